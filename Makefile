@@ -1,0 +1,77 @@
+# lvs.ha developer entry points. Everything Python runs from the project-local .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+LAB := $(PY) -m lab
+HOST ?= dr1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-down lab-bench \
+        test unit sanity integration integration-netns integration-ipvs smoke lint clean
+
+help:
+	@echo "make lab        bring the virtual lab up and run the site against it"
+	@echo "make test       unit, sanity, integration and lab tests (boots and tears down the lab)"
+	@echo "make lab-up | lab-status | lab-shell HOST=dr1 | lab-down | lab-bench"
+
+$(VENV)/.stamp: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.stamp
+
+# ---- the virtual lab -------------------------------------------------------------------------
+lab-setup: venv
+	$(LAB) setup
+
+lab-up: lab-setup
+	$(LAB) up
+
+lab-status: venv
+	$(LAB) status
+
+lab-shell: venv
+	$(LAB) shell $(HOST)
+
+lab-down: venv
+	$(LAB) down
+
+lab-bench: lab-setup
+	$(LAB) bench
+
+lab: lab-up
+	$(LAB) site
+
+# ---- tests -----------------------------------------------------------------------------------
+test: unit sanity integration smoke
+
+unit: venv
+	$(PY) -m pytest -q lab/tests tests/unit
+
+lint: venv
+	$(VENV)/bin/ruff check lab plugins tests
+
+# ansible-test wants the collection under ansible_collections/<namespace>/<name>: test a copy.
+sanity: venv
+	rm -rf .build/sanity && mkdir -p .build/sanity/ansible_collections/lvs/ha
+	git ls-files -z --cached --others --exclude-standard | grep -zv '^collections/' \
+	  | tar --null -T - -cf - | tar -xf - -C .build/sanity/ansible_collections/lvs/ha
+	cd .build/sanity/ansible_collections/lvs/ha \
+	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --python 3.11 --color no
+
+integration: integration-netns integration-ipvs
+
+integration-netns: venv
+	$(PY) tests/integration/run_netns.py
+
+integration-ipvs: lab-setup
+	$(PY) tests/integration/run_ipvs.py
+
+smoke: lab-setup
+	$(PY) -m pytest -q tests/lab
+
+clean: lab-down
+	rm -rf .build
