@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from ansible_collections.lvs.ha.plugins.modules import vip_interface as vi
 
 # Captured with iproute2 6.1.0 on Debian 12 (kernel 6.x) in a network namespace after
