@@ -68,6 +68,18 @@ def test_parse_ens33_keeps_labels_and_ipv6():
     ]
 
 
+def test_parse_skips_the_empty_objects_a_filter_leaves():
+    # iproute2 6.1: `ip -json addr show scope global` prints filtered-out addresses as {}.
+    text = (
+        '[{"ifindex":1,"ifname":"lo","flags":["LOOPBACK","UP","LOWER_UP"],"mtu":65536,"qdisc":"noqueue",'
+        '"operstate":"UNKNOWN","group":"default","txqlen":1000,"link_type":"loopback",'
+        '"address":"00:00:00:00:00:00","broadcast":"00:00:00:00:00:00","addr_info":[{},{"family":"inet",'
+        '"local":"192.168.100.10","prefixlen":32,"scope":"global","label":"lo","valid_life_time":4294967295,'
+        '"preferred_life_time":4294967295},{}]}]'
+    )
+    assert vi.parse_ip_addr_json(text, 'lo') == [entry('192.168.100.10', 32, 'lo')]
+
+
 def test_parse_ignores_other_interfaces_and_empty_output():
     assert vi.parse_ip_addr_json(IP_JSON_LO, 'ens33') == []
     assert vi.parse_ip_addr_json('', 'lo') == []
