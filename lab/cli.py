@@ -1,0 +1,189 @@
+"""`python -m lab`: set up, start, inspect, enter, run in and stop the virtual lab."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from lab import install, paths, topology, vm
+from lab.log import phase, say
+
+UP_TIMEOUT = 300
+
+
+def ssh_argv(h: topology.Host, *command: str, timeout: int = 10) -> list[str]:
+    return ["ssh", "-F", str(paths.SSH_CONFIG), "-o", f"ConnectTimeout={timeout}", "-o", "BatchMode=yes",
+            str(h.address), *command]
+
+
+def system_state(h: topology.Host, wait: bool = False) -> str | None:
+    """`systemctl is-system-running` on a host, or None when it cannot be reached."""
+    command = ["systemctl", "is-system-running", *(["--wait"] if wait else [])]
+    try:
+        result = subprocess.run(ssh_argv(h, *command), capture_output=True, text=True, timeout=180,
+                                stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    if result.returncode == 255:  # ssh itself failed
+        return None
+    return result.stdout.strip() or "unknown"
+
+
+def ansible_env() -> dict[str, str]:
+    return dict(os.environ, PATH=f"{paths.VENV_BIN}:{os.environ.get('PATH', '')}",
+                **topology.ansible_env(str(paths.SSH_CONFIG)))
+
+
+def kernel_image() -> Path:
+    image = install.installed_kernel()
+    if image is None:
+        raise SystemExit("no lab kernel: run `make lab-setup` (python -m lab setup) first")
+    return image
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    install.setup()
+    return 0
+
+
+def follow_boot(pid: int, started: float) -> dict:
+    """Print the guest's phases as they happen; return its final status."""
+    shown = 0
+    hosts_shown: set[str] = set()
+    deadline = started + UP_TIMEOUT
+    while time.monotonic() < deadline:
+        st = vm.status()
+        phases = st.get("phases", [])
+        if phases and shown == 0:
+            say(f"guest booted; its command started {time.monotonic() - started:.1f} s after launch")
+        for p in phases[shown:]:
+            say(f"  guest: {p['name']} at +{p['t']:.1f} s")
+        shown = len(phases)
+        for name, info in st.get("hosts", {}).items():
+            if name not in hosts_shown:
+                say(f"  guest: {name} sshd answering at +{info['sshd']:.1f} s")
+                hosts_shown.add(name)
+        if st.get("state") in ("ready", "failed", "stopped"):
+            return st
+        if not vm.group_alive(pid):
+            return dict(st, state="failed", error=st.get("error") or f"the guest exited; see {paths.VM_LOG}")
+        time.sleep(0.5)
+    return dict(vm.status(), state="failed", error=f"not ready after {UP_TIMEOUT} s")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    image = install.setup()
+    if vm.running_pid() is not None:
+        say("the lab is already running")
+        return cmd_status(args)
+    accel = vm.choose_accel(image)
+    with phase(f"boot ({accel.upper()}, kernel {image.name.removeprefix('vmlinuz-')})"):
+        launched = time.monotonic()
+        pid = vm.start(image, accel)
+        st = follow_boot(pid, launched)
+        if st.get("state") != "ready":
+            say(f"lab failed: {st.get('error')}; guest log: {paths.VM_LOG}")
+            vm.stop(timeout=10)
+            return 1
+        say(f"five hosts with sshd up {time.monotonic() - launched:.1f} s after launch")
+    with phase("systemd on every host"), ThreadPoolExecutor(len(topology.HOSTS)) as pool:
+        states = dict(zip(topology.HOSTS, pool.map(lambda h: system_state(h, wait=True), topology.HOSTS)))
+    for h, state in states.items():
+        say(f"  {h.name:7} {h.address}: {state}")
+    say(f"lab up in {time.monotonic() - started:.1f} s; for Ansible: source {paths.ENV_FILE}")
+    return 0 if all(states.values()) else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    running = vm.running_pid() is not None
+    with ThreadPoolExecutor(len(topology.HOSTS)) as pool:
+        states = list(pool.map(lambda h: system_state(h) if running else None, topology.HOSTS))
+    for h, state in zip(topology.HOSTS, states):
+        print(f"{h.name:7} {str(h.address):16} {'up' if state else 'down'}{f' ({state})' if state else ''}")
+    return 0 if all(states) else 1
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    h = topology.host(args.host)
+    os.execvp("ssh", ["ssh", "-F", str(paths.SSH_CONFIG), str(h.address)])
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    if vm.stop():
+        say("lab stopped")
+    else:
+        say("no lab running")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise SystemExit("usage: python -m lab run [--memory 1G] [--rwdir DIR] -- COMMAND ...")
+    return vm.run(kernel_image(), command, memory=args.memory, rwdirs=tuple(args.rwdir))
+
+
+def cmd_site(args: argparse.Namespace) -> int:
+    env = ansible_env()
+    if (paths.REPO / "site.yml").exists():
+        argv = ["ansible-playbook", "site.yml", "-i", "inventories/lab"]
+    else:
+        say("no site.yml yet: proving that every lab host answers Ansible")
+        argv = ["ansible", "all", "-i", "inventories/lab", "-m", "ansible.builtin.ping"]
+    return subprocess.run(argv, cwd=paths.REPO, env=env, check=False).returncode
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    print(paths.ENV_FILE.read_text(), end="")
+    return 0
+
+
+def cmd_guest(args: argparse.Namespace) -> int:
+    from lab import guest
+
+    return guest.main([])
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from lab import bench
+
+    return bench.main(args)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("setup", help="install packages, the guest kernel and keys").set_defaults(func=cmd_setup)
+    sub.add_parser("up", help="boot the lab").set_defaults(func=cmd_up)
+    sub.add_parser("status", help="a line per host; non-zero if any is down").set_defaults(func=cmd_status)
+    sh = sub.add_parser("shell", help="a root shell on a lab host")
+    sh.add_argument("host", choices=[h.name for h in topology.HOSTS])
+    sh.set_defaults(func=cmd_shell)
+    sub.add_parser("down", help="stop the lab (safe to run twice)").set_defaults(func=cmd_down)
+    run = sub.add_parser("run", help="run one command in a throw-away guest with the lab kernel")
+    run.add_argument("--memory", default="1G")
+    run.add_argument("--rwdir", action="append", default=[])
+    run.add_argument("command", nargs=argparse.REMAINDER)
+    run.set_defaults(func=cmd_run)
+    sub.add_parser("site", help="run the site playbook against the lab").set_defaults(func=cmd_site)
+    sub.add_parser("env", help="print the Ansible connection settings").set_defaults(func=cmd_env)
+    bench = sub.add_parser("bench", help="measure boot phases and Ansible rounds")
+    bench.add_argument("--rounds", type=int, default=5)
+    bench.set_defaults(func=cmd_bench)
+    sub.add_parser("guest", help=argparse.SUPPRESS).set_defaults(func=cmd_guest)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

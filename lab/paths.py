@@ -1,0 +1,23 @@
+"""Where the lab keeps things: state under the checkout (ignored by git), kernels under /var/lib."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+STATE = REPO / ".lab"
+SHARED = STATE / "shared"  # shared read-write with the guest: status and control files
+KEYS = STATE / "keys"
+USER_KEY = KEYS / "id_ed25519"
+KNOWN_HOSTS = STATE / "known_hosts"
+SSH_CONFIG = STATE / "ssh_config"
+ENV_FILE = STATE / "env"
+PID_FILE = STATE / "vm.pid"
+VM_LOG = STATE / "vm.log"
+# Not /var/cache: virtme-ng mounts a tmpfs there inside the guest, which would hide the modules.
+KERNELS = Path("/var/lib/lvs-lab/kernel")
+VENV_BIN = REPO / ".venv" / "bin"
+
+
+def host_key(name: str) -> Path:
+    return KEYS / f"host_{name}_ed25519"
