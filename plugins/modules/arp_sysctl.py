@@ -1,4 +1,5 @@
 # Copyright: (c) 2025, lvs.ha maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ notes:
   - The module writes C(/proc/sys) directly and does not run C(sysctl --system); the file takes effect at boot.
   - Other files in C(/etc/sysctl.d) that set the same keys are not inspected; a later file (by name) wins at boot.
 author:
-  - lvs.ha maintainers
+  - lvs.ha maintainers (@lvs-ha)
 """
 
 EXAMPLES = r"""

@@ -1,4 +1,5 @@
 # Copyright: (c) 2025, lvs.ha maintainers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ notes:
   - No host route or scope option; the kernel adds its usual local route for the address.
   - Removal (O(state=absent)) deletes every prefix length the address has on the interface.
 author:
-  - lvs.ha maintainers
+  - lvs.ha maintainers (@lvs-ha)
 """
 
 EXAMPLES = r"""
@@ -267,8 +268,8 @@ def main():
     params = module.params
     ip_cmd = module.get_bin_path('ip', required=True)
     try:
-        wanted, address = normalise_request(params['address'], params['interface'], params['prefix'],
-                                             params['label'], params['state'])
+        wanted, address = normalise_request(
+            params['address'], params['interface'], params['prefix'], params['label'], params['state'])
     except VipError as exc:
         module.fail_json(msg=str(exc))
 
