@@ -55,11 +55,15 @@ lint: venv
 	$(VENV)/bin/ruff check lab plugins tests
 
 # ansible-test wants the collection under ansible_collections/<namespace>/<name>: test a copy.
+# The copy gets its own `git init`: ansible-test lists files with git from the nearest .git upwards and would
+# otherwise see this checkout, where .build/ is ignored, and skip every target.
+# pip_bootstrap.py lets ansible-test build its sanity venvs from PyPI alone (no ci-files.testing.ansible.com).
 sanity: venv
 	rm -rf .build/sanity && mkdir -p .build/sanity/ansible_collections/lvs/ha
 	git ls-files -z --cached --others --exclude-standard | grep -zv '^collections/' \
 	  | tar --null -T - -cf - | tar -xf - -C .build/sanity/ansible_collections/lvs/ha
-	cd .build/sanity/ansible_collections/lvs/ha \
+	$(PY) tests/sanity/pip_bootstrap.py
+	cd .build/sanity/ansible_collections/lvs/ha && git init -q \
 	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --python 3.11 --color no
 
 integration: integration-netns integration-ipvs
