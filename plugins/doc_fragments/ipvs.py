@@ -1,0 +1,51 @@
+# Copyright: (c) 2025, lvs.ha maintainers
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The backend option shared by ipvs_service, ipvs_realserver and ipvs_info.
+    DOCUMENTATION = r"""
+options:
+  backend:
+    description:
+      - How the IPVS table is read and written.
+      - V(netlink) talks generic netlink to the kernel through the pyroute2 Python library (0.8.1 or later).
+      - V(ipvsadm) runs the C(ipvsadm) command (C(ipvsadm -S -n) to read, one command per change).
+      - V(auto) uses V(netlink) when pyroute2 imports on the target, else V(ipvsadm).
+      - Both backends manage the same kernel objects and report the same results.
+    type: str
+    choices: [auto, netlink, ipvsadm]
+    default: auto
+requirements:
+  - Linux with the C(ip_vs) kernel module loaded (C(modprobe ip_vs)); the module fails with
+    C(ip_vs kernel module is not loaded) otherwise.
+  - root or C(CAP_NET_ADMIN).
+  - pyroute2 >= 0.8.1 on the target for O(backend=netlink), or the C(ipvsadm) command for O(backend=ipvsadm).
+notes:
+  - The whole IPVS table is read once per task.
+"""
+
+    # The options that name a virtual service (ipvs_service uses address/port, ipvs_realserver
+    # service_address/service_port, so those two are documented in each module).
+    SERVICE_KEY = r"""
+options:
+  protocol:
+    description:
+      - Protocol of a service keyed by address and port. Ignored with O(fwmark).
+    type: str
+    choices: [tcp, udp, sctp]
+    default: tcp
+  fwmark:
+    description:
+      - Firewall mark of a service keyed by mark (1 to 4294967295) instead of protocol, address and port.
+      - Mutually exclusive with the service address and port.
+    type: int
+  family:
+    description:
+      - Address family of a service keyed by O(fwmark) (V(ipv4) when not given).
+      - For a service keyed by address it follows from the address; if given it must agree.
+    type: str
+    choices: [ipv4, ipv6]
+"""
