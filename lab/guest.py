@@ -23,6 +23,18 @@ LOWER = RUN / "lower"
 CGROUP = Path("/sys/fs/cgroup")
 # Enablement links in the shared tree that must not start on every host: the roles enable what a host needs.
 KEEP_ENABLED = {"ssh.service"}
+# Units that cost seconds of emulated CPU on every boot and do nothing for a lab host in a container:
+# the console login, the per-user manager an SSH login would start, module loads for devices that are
+# not there. A masked unit is visibly masked (`systemctl status`), never silently missing.
+MASKED = (
+    "console-getty.service",
+    "user@.service",
+    "modprobe@drm.service",
+    "modprobe@loop.service",
+    "modprobe@dm_mod.service",
+    "modprobe@fuse.service",
+    "modprobe@configfs.service",
+)
 GUEST_MODULES = ("virtio_net", "bridge", "veth", "overlay")
 
 
@@ -36,7 +48,8 @@ class Status:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.start = time.monotonic()
-        self.data: dict = {"state": "starting", "phases": [], "hosts": {}}
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        self.data: dict = {"state": "starting", "guest_uptime_at_start": uptime, "phases": [], "hosts": {}}
 
     def phase(self, name: str) -> None:
         self.data["phases"].append({"name": name, "t": round(time.monotonic() - self.start, 2)})
@@ -78,6 +91,7 @@ def seed_layer(host: topology.Host, upper: Path) -> None:
     """The host's identity and access: hostname, machine id, SSH host key, a clean /root."""
     etc = upper / "etc"
     (etc / "ssh/sshd_config.d").mkdir(parents=True)
+    (etc / "systemd/system").mkdir(parents=True)
     (etc / "hostname").write_text(f"{host.name}\n")
     (etc / "hosts").write_text(topology.etc_hosts())
     (etc / "machine-id").write_text(secrets.token_hex(16) + "\n")
@@ -102,6 +116,10 @@ def seed_layer(host: topology.Host, upper: Path) -> None:
         for link in wants.iterdir():
             if link.name not in KEEP_ENABLED:
                 whiteout(upper / link.relative_to(LOWER))
+    for link in (LOWER / "etc").glob("rc[2-5].d/S*"):  # System V scripts enabled in the shared tree
+        whiteout(upper / link.relative_to(LOWER))
+    for unit in MASKED:
+        (etc / "systemd/system" / unit).symlink_to("/dev/null")
     root = upper / "root"
     (root / ".ssh").mkdir(parents=True, mode=0o700)
     os.setxattr(root, "trusted.overlay.opaque", b"y")  # the shared tree's /root stays hidden
