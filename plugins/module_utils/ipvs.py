@@ -1,4 +1,5 @@
 # Copyright: (c) 2025, lvs.ha maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """IPVS access shared by ipvs_service, ipvs_realserver and ipvs_info.
 
@@ -339,7 +340,7 @@ def netlink_error_message(what: str, code: int | None, text: str) -> str:
 # ---- backend: the ipvsadm command --------------------------------------------------------------------
 
 def split_endpoint(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(':')
+    host, port = text.rsplit(':', 1)
     return host.strip('[]'), int(port)
 
 
@@ -489,8 +490,8 @@ class IpvsadmBackend:
                 if counters:
                     rs['active_connections'] = values.get('active_connections', 0)
                     rs['inactive_connections'] = values.get('inactive_connections', 0)
-                    rs['stats'] = stats.get(key, {}).get('realservers', {}).get(realserver_key(rs),
-                                                                                 dict.fromkeys(COUNTERS, 0))
+                    rs_stats = stats.get(key, {}).get('realservers', {})
+                    rs['stats'] = rs_stats.get(realserver_key(rs), dict.fromkeys(COUNTERS, 0))
         return table
 
     @staticmethod

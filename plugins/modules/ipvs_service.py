@@ -1,4 +1,5 @@
 # Copyright: (c) 2025, lvs.ha maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ seealso:
   - module: lvs.ha.ipvs_realserver
   - module: lvs.ha.ipvs_info
 author:
-  - lvs.ha maintainers
+  - lvs.ha maintainers (@lvs-ha)
 """
 
 EXAMPLES = r"""

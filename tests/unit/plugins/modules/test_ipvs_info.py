@@ -9,8 +9,8 @@ from ipvs_fakes import FakeBackend
 TABLE = [
     dict(service_record(fwmark=7, family='ipv4'), realservers=[]),
     dict(service_record('udp', '2001:db8::10', 53), realservers=[]),
-    dict(service_record('tcp', '192.0.2.10', 80), realservers=[realserver_record('192.0.2.22', 80),
-                                                              realserver_record('192.0.2.21', 80)]),
+    dict(service_record('tcp', '192.0.2.10', 80),
+         realservers=[realserver_record('192.0.2.22', 80), realserver_record('192.0.2.21', 80)]),
     dict(service_record('tcp', '192.0.2.10', 443), realservers=[]),
 ]
 
