@@ -51,7 +51,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     return 0
 
 
-def follow_boot(pid: int, started: float) -> dict:
+def follow_boot(proc: subprocess.Popen, started: float) -> dict:
     """Print the guest's phases as they happen; return its final status."""
     shown = 0
     hosts_shown: set[str] = set()
@@ -70,7 +70,7 @@ def follow_boot(pid: int, started: float) -> dict:
                 hosts_shown.add(name)
         if st.get("state") in ("ready", "failed", "stopped"):
             return st
-        if not vm.group_alive(pid):
+        if proc.poll() is not None:
             return dict(st, state="failed", error=st.get("error") or f"the guest exited; see {paths.VM_LOG}")
         time.sleep(0.5)
     return dict(vm.status(), state="failed", error=f"not ready after {UP_TIMEOUT} s")
@@ -85,8 +85,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     accel = vm.choose_accel(image)
     with phase(f"boot ({accel.upper()}, kernel {image.name.removeprefix('vmlinuz-')})"):
         launched = time.monotonic()
-        pid = vm.start(image, accel)
-        st = follow_boot(pid, launched)
+        st = follow_boot(vm.start(image, accel), launched)
         if st.get("state") != "ready":
             say(f"lab failed: {st.get('error')}; guest log: {paths.VM_LOG}")
             vm.stop(timeout=10)
@@ -105,7 +104,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(len(topology.HOSTS)) as pool:
         states = list(pool.map(lambda h: system_state(h) if running else None, topology.HOSTS))
     for h, state in zip(topology.HOSTS, states):
-        print(f"{h.name:7} {str(h.address):16} {'up' if state else 'down'}{f' ({state})' if state else ''}")
+        print(f"{h.name:7} {h.address!s:16} {'up' if state else 'down'}{f' ({state})' if state else ''}")
     return 0 if all(states) else 1
 
 

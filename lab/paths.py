@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-STATE = REPO / ".lab"
+# LAB_STATE lets a second lab run beside the first (with other ports: see topology.py).
+STATE = Path(os.environ.get("LAB_STATE", REPO / ".lab")).resolve()
 SHARED = STATE / "shared"  # shared read-write with the guest: status and control files
 KEYS = STATE / "keys"
 USER_KEY = KEYS / "id_ed25519"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 
 SUBNET = ipaddress.ip_network("192.168.100.0/24")
@@ -17,8 +18,9 @@ VIP_PORT = 80
 INTERFACE = "ens33"
 BRIDGE = "br-lab"
 LOOPBACK = "127.0.0.1"
-SSH_PORT_BASE = 22000  # host port = base + last octet of the host's address
-VIP_FORWARD_PORT = 18080
+SSH_PORT_BASE = int(os.environ.get("LAB_SSH_PORT_BASE", "22000"))  # port = base + last octet of the address
+VIP_FORWARD_PORT = int(os.environ.get("LAB_VIP_PORT", "18080"))
+HOSTS_TREE_TAG = "labroot"  # 9p tag of the read-only tree the hosts are layered on
 
 
 @dataclass(frozen=True)

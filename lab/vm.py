@@ -78,16 +78,24 @@ def run(image: Path, command: list[str], memory: str = "1G", rwdirs: tuple[str, 
     return subprocess.run(argv, env=child_env(), stdin=subprocess.DEVNULL, check=False).returncode
 
 
+# The hosts' tree: this machine's root exported a second time, read-only, for a 9p mount in the guest with
+# cache=loose (the guest's page cache keeps what the hosts read; virtme-ng's own root mount caches nothing).
+HOSTS_TREE = (
+    f"-fsdev local,id={topology.HOSTS_TREE_TAG},path=/,security_model=none,readonly=on,multidevs=remap "
+    f"-device virtio-9p-pci,fsdev={topology.HOSTS_TREE_TAG},mount_tag={topology.HOSTS_TREE_TAG}"
+)
+
+
 def lab_argv(image: Path, accel: str) -> list[str]:
-    net = f"-netdev {topology.qemu_netdev()} -device virtio-net-pci,netdev=lab"
-    guest = f"{shlex.quote(str(paths.VENV_BIN / 'python'))} -m lab guest"
+    net = f"-netdev {topology.qemu_netdev()} -device virtio-net-pci,netdev=lab {HOSTS_TREE}"
+    guest = shlex.join(["env", f"LAB_STATE={paths.STATE}", str(paths.VENV_BIN / "python"), "-m", "lab", "guest"])
     return [
         *base_argv(image, accel, os.cpu_count() or 1, os.environ.get("LAB_MEMORY", "4G")),
         "--no-dhcp", f"--rwdir={paths.SHARED}", f"--qemu-opts={net}", "--exec", guest,
     ]
 
 
-def start(image: Path, accel: str) -> int:
+def start(image: Path, accel: str) -> subprocess.Popen:
     paths.SHARED.mkdir(parents=True, exist_ok=True)
     for stale in paths.SHARED.iterdir():
         stale.unlink()
@@ -97,7 +105,7 @@ def start(image: Path, accel: str) -> int:
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
     paths.PID_FILE.write_text(str(proc.pid))
-    return proc.pid
+    return proc
 
 
 def running_pid() -> int | None:

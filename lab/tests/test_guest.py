@@ -1,0 +1,73 @@
+"""The per-host layer is built on a real file system (overlayfs semantics are checked by the smoke tests)."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from lab import guest, paths, topology
+
+
+@pytest.fixture
+def lower(tmp_path, monkeypatch):
+    tree = tmp_path / "lower"
+    wants = tree / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True)
+    for unit in ("ssh.service", "apache2.service", "keepalived.service"):
+        (wants / unit).symlink_to(f"/lib/systemd/system/{unit}")
+    (tree / "etc/rc2.d").mkdir(parents=True)
+    (tree / "etc/rc2.d/S01ipvsadm").symlink_to("../init.d/ipvsadm")
+    (tree / "etc/rc2.d/K01apache-htcacheclean").symlink_to("../init.d/apache-htcacheclean")
+    (tree / "etc/ssh").mkdir()
+    (tree / "etc/ssh/ssh_host_rsa_key").write_text("machine key")
+    monkeypatch.setattr(guest, "LOWER", tree)
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    monkeypatch.setattr(paths, "KEYS", keys)
+    monkeypatch.setattr(paths, "USER_KEY", keys / "id_ed25519")
+    (keys / "id_ed25519.pub").write_text("ssh-ed25519 USERKEY lab\n")
+    (keys / "host_dr1_ed25519").write_text("PRIVATE")
+    (keys / "host_dr1_ed25519.pub").write_text("ssh-ed25519 HOSTKEY dr1\n")
+    return tree
+
+
+def is_whiteout(path) -> bool:
+    st = os.lstat(path)
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(0, 0)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="whiteouts and trusted xattrs need root")
+def test_layer_gives_identity_access_and_hides_shared_enablement(lower, tmp_path):
+    upper = tmp_path / "upper"
+    upper.mkdir()
+    guest.seed_layer(topology.host("dr1"), upper)
+    etc = upper / "etc"
+    assert (etc / "hostname").read_text() == "dr1\n"
+    assert len((etc / "machine-id").read_text().strip()) == 32
+    assert (etc / "ssh/ssh_host_ed25519_key").read_text() == "PRIVATE"
+    assert stat.S_IMODE((etc / "ssh/ssh_host_ed25519_key").stat().st_mode) == 0o600
+    assert is_whiteout(etc / "ssh/ssh_host_rsa_key")
+    assert "HostKey /etc/ssh/ssh_host_ed25519_key" in (etc / "ssh/sshd_config.d/lvs-lab.conf").read_text()
+    wants = etc / "systemd/system/multi-user.target.wants"
+    assert not (wants / "ssh.service").exists()  # kept: inherited from the shared tree
+    assert is_whiteout(wants / "apache2.service")
+    assert is_whiteout(wants / "keepalived.service")
+    assert is_whiteout(etc / "rc2.d/S01ipvsadm")
+    assert not (etc / "rc2.d/K01apache-htcacheclean").exists()
+    assert os.readlink(etc / "systemd/system/user@.service") == "/dev/null"
+    assert os.getxattr(upper / "root", "trusted.overlay.opaque") == b"y"
+    assert (upper / "root/.ssh/authorized_keys").read_text() == "ssh-ed25519 USERKEY lab\n"
+
+
+def test_second_machine_ids_differ(lower, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    ids = []
+    for n in range(2):
+        upper = tmp_path / f"upper{n}"
+        upper.mkdir()
+        guest.seed_layer(topology.host("dr1"), upper)
+        ids.append((upper / "etc/machine-id").read_text())
+    assert ids[0] != ids[1]

@@ -1,0 +1,44 @@
+"""The lab smoke tests: boot the lab unless one is running, and stop it afterwards if they booted it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from lab import cli, topology, vm
+
+
+def lab_command(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=REPO, capture_output=True, text=True,
+                          check=False)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[None]:
+    booted = vm.running_pid() is None
+    if booted:
+        up = lab_command("up")
+        sys.stderr.write(up.stderr)
+        assert up.returncode == 0, f"lab up failed:\n{up.stderr[-3000:]}"
+    yield
+    if booted:
+        lab_command("down")
+
+
+@pytest.fixture
+def on_host(lab: None):
+    """Run a shell command on a lab host over the lab's SSH settings."""
+
+    def run(name: str, command: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        h = topology.host(name)
+        return subprocess.run(cli.ssh_argv(h, command), capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL, check=False)
+
+    return run
