@@ -329,7 +329,7 @@ class NetlinkBackend:
 def netlink_error_message(what: str, code: int | None, text: str) -> str:
     if code in (errno.EPERM, errno.EACCES):
         return f'cannot {what}: permission denied (managing IPVS needs root or CAP_NET_ADMIN)'
-    if code == errno.ENOENT and what.startswith('add service'):
+    if code == errno.ENOENT and what.startswith(('add service', 'edit service')):
         return (f'cannot {what}: the kernel refused the scheduler (no such IPVS scheduler; '
                 f'is its ip_vs_<name> module available for this kernel?)')
     if code == errno.ENOENT and 'IPVS' in text:

@@ -221,9 +221,9 @@ def desired_service(params: dict) -> dict:
     """The service the task asks for, validated and normalised; raises IPVSError naming the option."""
     timeout = params['persistence_timeout']
     check_range('persistence_timeout', timeout, 0, 0xFFFFFFFF)
-    if params['port'] == 0 and not timeout:
+    if params['port'] == 0 and not timeout and params['state'] == 'present':
         raise IPVSError('port: 0 (all ports) needs persistence_timeout (a non-persistent service needs a port)')
-    check_range('port', params['port'], 0 if timeout else 1, 65535)
+    check_range('port', params['port'], 0 if timeout or params['state'] == 'absent' else 1, 65535)
     key = service_key_from_params(params)
     family = key.get('family') or ('ipv6' if ':' in key['address'] else 'ipv4')
     netmask = params['persistence_netmask']

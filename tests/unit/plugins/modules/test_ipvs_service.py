@@ -38,6 +38,10 @@ SCENARIOS = {
                                        ('add_service', service_record(fwmark=7, family='ipv4', scheduler='fo'))),
     'delete': ({'address': '192.0.2.10', 'port': 80, 'state': 'absent'}, table(HTTP),
                ('delete_service', service_record('tcp', '192.0.2.10', 80))),
+    'delete an all-ports service without repeating its persistence': (
+        {'address': '192.0.2.11', 'port': 0, 'state': 'absent'},
+        table(service_record('tcp', '192.0.2.11', 0, persistence_timeout=300)),
+        ('delete_service', service_record('tcp', '192.0.2.11', 0))),
     'delete, already gone': ({'address': '192.0.2.10', 'port': 80, 'state': 'absent'}, table(FWM6), None),
 }
 
@@ -118,7 +122,8 @@ def test_bad_input(args, message, backend, run_module):
 def test_port_zero_with_persistence_is_fine():
     svc = ipvs_service.desired_service({
         'protocol': 'tcp', 'address': '192.0.2.11', 'port': 0, 'fwmark': None, 'family': None, 'scheduler': 'lc',
-        'persistence_timeout': 300, 'persistence_netmask': None, 'sched_flags': [], 'one_packet': False})
+        'persistence_timeout': 300, 'persistence_netmask': None, 'sched_flags': [], 'one_packet': False,
+        'state': 'present'})
     assert (svc['port'], svc['persistence_timeout'], svc['persistence_netmask']) == (0, 300, 32)
 
 
