@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Directors: exactly one holds the VIP (the MASTER while it is healthy) and its IPVS table routes to both
+real servers."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import vip_holders
+
+
+def test_exactly_one_director_holds_the_vip(lab, site):
+    holders = vip_holders(lab, site, site.group('directors'))
+    assert len(holders) == 1, holders
+
+
+def test_master_holds_the_vip_with_its_label(lab, site):
+    """The MASTER from host_vars holds the VIP unless it is unreachable (after a hard failure)."""
+    holders = vip_holders(lab, site, site.group('directors'))
+    expected = site.master if site.master in holders or not holders else holders[0]
+    out = lab(expected).check_output(f'ip -json addr show dev {site.interface}')
+    addrs = [a for link in json.loads(out) for a in link['addr_info'] if a.get('local') == site.vip]
+    assert addrs and addrs[0]['label'] == site.vip_label, addrs
+
+
+def test_ipvs_table_on_the_vip_holder(lab, site):
+    holder = vip_holders(lab, site, site.group('directors'))[0]
+    table = lab(holder).check_output('ipvsadm -Ln')
+    assert f'TCP  {site.vip}:{site.port} {site.service["scheduler"]}' in table, table
+    for rs in site.real_servers:
+        line = next((ln for ln in table.splitlines() if f'{site.address(rs)}:{site.port}' in ln), '')
+        assert 'Route' in line, table
+
+
+def test_keepalived_config_is_private(lab, site):
+    # Checked on the VIP holder: a director that died hard (failover side effect) is unreachable.
+    holder = vip_holders(lab, site, site.group('directors'))[0]
+    assert lab(holder).file('/etc/keepalived/keepalived.conf').mode == 0o600
+    assert lab(holder).service('keepalived').is_enabled
