@@ -79,3 +79,11 @@ smoke: lab-setup
 
 clean: lab-down
 	rm -rf .build
+
+# ---- the site against the running lab (issue 4) ----------------------------------------------
+.PHONY: verify-site failover
+verify-site: venv
+	$(PY) -m pytest -q -s molecule/default/tests
+
+failover: venv
+	LVS_HA_DISRUPTIVE=1 $(PY) -m pytest -q -s molecule/default/tests/test_failover.py

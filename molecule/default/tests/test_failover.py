@@ -79,7 +79,7 @@ def test_master_dies_hard(lab, site):
           f'(SSH-polled, coarse)')
     assert took_over, f'{backup} did not take the VIP over'
     pages = ssh('client', f'for i in 1 2 3 4 5 6; do curl -s --max-time 2 {url} | tail -n 1; done')
-    print(f'client through {backup}: {pages.split()!r}')
+    print(f'client through {backup}: {pages.splitlines()!r}')
     assert {p for p in pages.splitlines() if p} == {site.page(rs) for rs in site.real_servers}, pages
     samples = _samples(prober, timeout=120)
     gap = outage(samples)
