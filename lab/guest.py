@@ -116,8 +116,12 @@ def seed_layer(host: topology.Host, upper: Path) -> None:
         for link in wants.iterdir():
             if link.name not in KEEP_ENABLED:
                 whiteout(upper / link.relative_to(LOWER))
-    for link in (LOWER / "etc").glob("rc[2-5].d/S*"):  # System V scripts enabled in the shared tree
+    # System V scripts enabled in the shared tree: leave them as `update-rc.d NAME disable` would (a K link
+    # in place of the S link), so that `systemctl enable` can turn them on again.
+    for link in (LOWER / "etc").glob("rc[2-5].d/S[0-9][0-9]*"):
         whiteout(upper / link.relative_to(LOWER))
+        script = link.name[3:]
+        (upper / link.parent.relative_to(LOWER) / f"K01{script}").symlink_to(f"../init.d/{script}")
     for unit in MASKED:
         (etc / "systemd/system" / unit).symlink_to("/dev/null")
     root = upper / "root"

@@ -55,6 +55,7 @@ def test_layer_gives_identity_access_and_hides_shared_enablement(lower, tmp_path
     assert is_whiteout(wants / "apache2.service")
     assert is_whiteout(wants / "keepalived.service")
     assert is_whiteout(etc / "rc2.d/S01ipvsadm")
+    assert os.readlink(etc / "rc2.d/K01ipvsadm") == "../init.d/ipvsadm"  # as `update-rc.d ipvsadm disable`
     assert not (etc / "rc2.d/K01apache-htcacheclean").exists()
     assert os.readlink(etc / "systemd/system/user@.service") == "/dev/null"
     assert os.getxattr(upper / "root", "trusted.overlay.opaque") == b"y"
