@@ -207,7 +207,8 @@ def main(argv: list[str]) -> int:
         RUN.mkdir(parents=True, exist_ok=True)
         LOWER.mkdir(exist_ok=True)
         # The shared tree without the guest's own overlays, cached by the guest: the hosts only read it.
-        sh("mount", "-t", "9p", "-o", "trans=virtio,version=9p2000.L,cache=loose,ro,access=any,msize=512000",
+        cache = os.environ.get("LAB_HOSTS_TREE_CACHE", "loose")
+        sh("mount", "-t", "9p", "-o", f"trans=virtio,version=9p2000.L,cache={cache},ro,access=any,msize=512000",
            topology.HOSTS_TREE_TAG, str(LOWER))
         status.phase("network")
         roots = {}

@@ -88,7 +88,9 @@ HOSTS_TREE = (
 
 def lab_argv(image: Path, accel: str) -> list[str]:
     net = f"-netdev {topology.qemu_netdev()} -device virtio-net-pci,netdev=lab {HOSTS_TREE}"
-    guest = shlex.join(["env", f"LAB_STATE={paths.STATE}", str(paths.VENV_BIN / "python"), "-m", "lab", "guest"])
+    cache = os.environ.get("LAB_HOSTS_TREE_CACHE", "loose")  # `none` measures the lab without the cache
+    guest = shlex.join(["env", f"LAB_STATE={paths.STATE}", f"LAB_HOSTS_TREE_CACHE={cache}",
+                        str(paths.VENV_BIN / "python"), "-m", "lab", "guest"])
     return [
         *base_argv(image, accel, os.cpu_count() or 1, os.environ.get("LAB_MEMORY", "4G")),
         "--no-dhcp", f"--rwdir={paths.SHARED}", f"--qemu-opts={net}", "--exec", guest,
