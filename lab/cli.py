@@ -35,8 +35,7 @@ def system_state(h: topology.Host, wait: bool = False) -> str | None:
 
 
 def ansible_env() -> dict[str, str]:
-    return dict(os.environ, PATH=f"{paths.VENV_BIN}:{os.environ.get('PATH', '')}",
-                **topology.ansible_env(str(paths.SSH_CONFIG)))
+    return dict(vm.child_env(), **topology.ansible_env(str(paths.SSH_CONFIG)))
 
 
 def kernel_image() -> Path:
@@ -109,8 +108,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_shell(args: argparse.Namespace) -> int:
-    h = topology.host(args.host)
-    os.execvp("ssh", ["ssh", "-F", str(paths.SSH_CONFIG), str(h.address)])
+    os.execvp("ssh", ssh_argv(topology.host(args.host)))
 
 
 def cmd_down(args: argparse.Namespace) -> int:

@@ -88,15 +88,15 @@ def installed_kernel() -> Path | None:
 
 def install_kernel() -> Path:
     """Unpack Debian's kernel (with ip_vs as modules) without installing it: no initramfs or boot hooks."""
-    depends = subprocess.run(
-        ["apt-cache", "depends", KERNEL_META], capture_output=True, text=True, check=True
-    ).stdout
-    if "Depends:" not in depends:
+    def depends() -> str:
+        return subprocess.run(["apt-cache", "depends", KERNEL_META], capture_output=True, text=True,
+                              check=True).stdout
+
+    listed = depends()
+    if "Depends:" not in listed:  # a machine whose package lists were never fetched
         subprocess.run(["apt-get", "update", "-qq"], check=True)
-        depends = subprocess.run(
-            ["apt-cache", "depends", KERNEL_META], capture_output=True, text=True, check=True
-        ).stdout
-    package = parse_kernel_package(depends)
+        listed = depends()
+    package = parse_kernel_package(listed)
     release = kernel_release_of(package)
     root = paths.KERNELS / release
     image = root / "boot" / f"vmlinuz-{release}"

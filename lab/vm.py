@@ -30,7 +30,7 @@ def base_argv(image: Path, accel: str, cpus: int, memory: str) -> list[str]:
 
 
 def child_env() -> dict[str, str]:
-    # vng calls its helpers (virtme-run, ...) by name.
+    """This environment with the venv's tools first (vng calls its helpers, virtme-run, ... by name)."""
     return dict(os.environ, PATH=f"{paths.VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}")
 
 
