@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -111,6 +113,33 @@ def cmd_shell(args: argparse.Namespace) -> int:
     os.execvp("ssh", ssh_argv(topology.host(args.host)))
 
 
+def cmd_link(args: argparse.Namespace) -> int:
+    """Pull or plug a host's cable: its ens33 goes down or up, done by the guest outside the host. Prints the
+    time it happened on the hosts' clock."""
+    if vm.running_pid() is None:
+        raise SystemExit("no lab running")
+    request = paths.CONTROL / f"{uuid.uuid4().hex}.json"
+    tmp = request.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"host": args.host, "state": args.state}))
+    tmp.rename(request)
+    done = request.with_suffix(".done")
+    deadline = time.monotonic() + 30
+    while not done.exists():
+        if time.monotonic() > deadline:
+            request.unlink(missing_ok=True)
+            raise SystemExit("the guest did not answer the cable request within 30 s")
+        time.sleep(0.05)
+    answer = json.loads(done.read_text())
+    done.unlink()
+    if answer["rc"] != 0:
+        say(f"link {args.host} {args.state} failed: {answer['error']}")
+        return 1
+    say(f"{args.host}: {topology.INTERFACE} {args.state}")
+    if "t" in answer:  # when, on the hosts' clock (CLOCK_BOOTTIME, /proc/uptime in a host)
+        print(f"{answer['t']:.3f}")
+    return 0
+
+
 def cmd_down(args: argparse.Namespace) -> int:
     if vm.stop():
         say("lab stopped")
@@ -134,6 +163,25 @@ def cmd_site(args: argparse.Namespace) -> int:
         say("no site.yml yet: proving that every lab host answers Ansible")
         argv = ["ansible", "all", "-i", "inventories/lab", "-m", "ansible.builtin.ping"]
     return subprocess.run(argv, cwd=paths.REPO, env=env, check=False).returncode
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise SystemExit("usage: python -m lab exec -- COMMAND ...")
+    os.chdir(paths.REPO)
+    os.execvpe(command[0], command, ansible_env())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """From the client: both pages through the VIP, a real server lost and back, the master killed and back."""
+    drills = paths.REPO / "molecule" / "shared"
+    for playbook in ("failover.yml", "revive.yml"):
+        argv = ["ansible-playbook", "-i", "inventories/lab", str(drills / playbook)]
+        rc = subprocess.run(argv, cwd=paths.REPO, env=ansible_env(), check=False).returncode
+        if rc != 0:
+            return rc
+    return 0
 
 
 def cmd_env(args: argparse.Namespace) -> int:
@@ -163,13 +211,22 @@ def parser() -> argparse.ArgumentParser:
     sh.add_argument("host", choices=[h.name for h in topology.HOSTS])
     sh.set_defaults(func=cmd_shell)
     sub.add_parser("down", help="stop the lab (safe to run twice)").set_defaults(func=cmd_down)
+    link = sub.add_parser("link", help="pull (down) or plug (up) a host's cable, from outside the host")
+    link.add_argument("host", choices=[h.name for h in topology.HOSTS])
+    link.add_argument("state", choices=["up", "down"])
+    link.set_defaults(func=cmd_link)
     run = sub.add_parser("run", help="run one command in a throw-away guest with the lab kernel")
     run.add_argument("--memory", default="1G")
     run.add_argument("--rwdir", action="append", default=[])
     run.add_argument("command", nargs=argparse.REMAINDER)
     run.set_defaults(func=cmd_run)
     sub.add_parser("site", help="run the site playbook against the lab").set_defaults(func=cmd_site)
+    sub.add_parser("demo", help="the failover drill against the site (needs `site` first)").set_defaults(
+        func=cmd_demo)
     sub.add_parser("env", help="print the Ansible connection settings").set_defaults(func=cmd_env)
+    ex = sub.add_parser("exec", help="run a command (molecule, ansible-playbook) with the lab's Ansible settings")
+    ex.add_argument("command", nargs=argparse.REMAINDER)
+    ex.set_defaults(func=cmd_exec)
     bench = sub.add_parser("bench", help="measure boot phases and Ansible rounds")
     bench.add_argument("--rounds", type=int, default=5)
     bench.set_defaults(func=cmd_bench)

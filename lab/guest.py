@@ -2,7 +2,8 @@
 
 Each lab host is a systemd-nspawn container with systemd as PID 1, its own network namespace (link
 ``ens33`` on the lab bridge) and its own writable layer over the shared root tree. Progress goes to
-``status.json`` in the folder shared with the machine that runs the lab; ``stop`` there ends the lab.
+``status.json`` in the folder shared with the machine that runs the lab; ``stop`` there ends the lab, and
+``ctl/<id>.json`` requests pull or plug a host's cable (its ``ens33`` down or up) from outside the host.
 """
 
 from __future__ import annotations
@@ -196,6 +197,26 @@ def wait_for_ssh(hosts: tuple[topology.Host, ...], status: Status, timeout: floa
     return not pending
 
 
+def serve_control(ctl: Path) -> None:
+    """Answer the cable requests (`python -m lab link HOST up|down`): <id>.json in, <id>.done out."""
+    for request in sorted(ctl.glob("*.json")):
+        try:
+            job = json.loads(request.read_text())
+            host, state = topology.host(job["host"]), job["state"]
+            if state not in ("up", "down"):
+                raise ValueError(f"state must be up or down, not {state!r}")
+            p = subprocess.run(["ip", "-n", host.name, "link", "set", topology.INTERFACE, state],
+                               capture_output=True, text=True, check=False)
+            # The hosts share this kernel's clock: the time lets a drill place the pull among its samples.
+            answer = {"rc": p.returncode, "error": p.stderr.strip(), "t": time.clock_gettime(time.CLOCK_BOOTTIME)}
+        except (ValueError, KeyError, TypeError) as exc:
+            answer = {"rc": 2, "error": f"{type(exc).__name__}: {exc}"}
+        request.unlink()
+        done = request.with_suffix(".tmp")
+        done.write_text(json.dumps(answer))
+        done.rename(request.with_suffix(".done"))
+
+
 def main(argv: list[str]) -> int:
     paths.SHARED.mkdir(parents=True, exist_ok=True)
     status = Status(paths.SHARED / "status.json")
@@ -225,10 +246,11 @@ def main(argv: list[str]) -> int:
             status.set(state="ready")
         stop = paths.SHARED / "stop"
         while not stop.exists():
+            serve_control(paths.CONTROL)
             dead = [name for name, p in procs.items() if p.poll() is not None]
             if dead and status.data["state"] == "ready":
                 status.set(state="degraded", error=f"container exited: {', '.join(dead)}")
-            time.sleep(0.5)
+            time.sleep(0.2)
         status.set(state="stopping")
         for p in procs.values():
             p.terminate()

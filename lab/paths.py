@@ -9,6 +9,7 @@ REPO = Path(__file__).resolve().parent.parent
 # LAB_STATE lets a second lab run beside the first (with other ports: see topology.py).
 STATE = Path(os.environ.get("LAB_STATE", REPO / ".lab")).resolve()
 SHARED = STATE / "shared"  # shared read-write with the guest: status and control files
+CONTROL = SHARED / "ctl"  # cable requests to the guest (python -m lab link)
 KEYS = STATE / "keys"
 USER_KEY = KEYS / "id_ed25519"
 KNOWN_HOSTS = STATE / "known_hosts"

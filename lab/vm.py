@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -98,9 +99,8 @@ def lab_argv(image: Path, accel: str) -> list[str]:
 
 
 def start(image: Path, accel: str) -> subprocess.Popen:
-    paths.SHARED.mkdir(parents=True, exist_ok=True)
-    for stale in paths.SHARED.iterdir():
-        stale.unlink()
+    shutil.rmtree(paths.SHARED, ignore_errors=True)
+    paths.CONTROL.mkdir(parents=True)
     with open(paths.VM_LOG, "wb") as log:
         proc = subprocess.Popen(
             lab_argv(image, accel), cwd=paths.REPO, env=child_env(), stdin=subprocess.DEVNULL,

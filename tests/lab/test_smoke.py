@@ -88,3 +88,17 @@ def test_status_lists_every_host_up(lab):
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
     assert [line.split()[:3] for line in lines] == [[h.name, str(h.address), "up"] for h in topology.HOSTS]
+
+
+def test_pulling_a_cable_cuts_the_host_off_until_it_is_plugged_again(on_host):
+    pulled = cli.main(["link", "web2", "down"])
+    try:
+        assert pulled == 0
+        cut = on_host("web2", "true", timeout=60)
+        assert cut.returncode == 255, "web2 still answered SSH with its cable pulled"
+        assert on_host("web1", "true").returncode == 0, "pulling web2's cable cut web1 off too"
+    finally:
+        assert cli.main(["link", "web2", "up"]) == 0
+    back = on_host("web2", "ip -j link show dev ens33")
+    assert back.returncode == 0, back.stderr
+    assert json.loads(back.stdout)[0]["operstate"] == "UP"
