@@ -4,27 +4,24 @@ real servers."""
 
 from __future__ import annotations
 
-import json
-
-from conftest import vip_holders
+from labtest import addresses_on, vip_holders
 
 
 def test_exactly_one_director_holds_the_vip(lab, site):
-    holders = vip_holders(lab, site, site.group('directors'))
+    holders = vip_holders(site.group('directors'), site.interface, site.vip)
     assert len(holders) == 1, holders
 
 
 def test_master_holds_the_vip_with_its_label(lab, site):
     """The MASTER from host_vars holds the VIP unless it is unreachable (after a hard failure)."""
-    holders = vip_holders(lab, site, site.group('directors'))
+    holders = vip_holders(site.group('directors'), site.interface, site.vip)
     expected = site.master if site.master in holders or not holders else holders[0]
-    out = lab(expected).check_output(f'ip -json addr show dev {site.interface}')
-    addrs = [a for link in json.loads(out) for a in link['addr_info'] if a.get('local') == site.vip]
+    addrs = addresses_on(lab(expected), site.interface, site.vip)
     assert addrs and addrs[0]['label'] == site.vip_label, addrs
 
 
 def test_ipvs_table_on_the_vip_holder(lab, site):
-    holder = vip_holders(lab, site, site.group('directors'))[0]
+    holder = vip_holders(site.group('directors'), site.interface, site.vip)[0]
     table = lab(holder).check_output('ipvsadm -Ln')
     assert f'TCP  {site.vip}:{site.port} {site.service["scheduler"]}' in table, table
     for rs in site.real_servers:
@@ -34,6 +31,6 @@ def test_ipvs_table_on_the_vip_holder(lab, site):
 
 def test_keepalived_config_is_private(lab, site):
     # Checked on the VIP holder: a director that died hard (failover side effect) is unreachable.
-    holder = vip_holders(lab, site, site.group('directors'))[0]
+    holder = vip_holders(site.group('directors'), site.interface, site.vip)[0]
     assert lab(holder).file('/etc/keepalived/keepalived.conf').mode == 0o600
     assert lab(holder).service('keepalived').is_enabled

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from labtest import addresses_on
 
 REAL_SERVERS = ['web1', 'web2']
 
 
 @pytest.mark.parametrize('name', REAL_SERVERS)
 def test_vip_on_lo(lab, site, name):
-    out = lab(name).check_output('ip -json addr show dev lo')
-    addrs = [a for link in json.loads(out) for a in link['addr_info'] if a.get('local') == site.vip]
+    addrs = addresses_on(lab(name), 'lo', site.vip)
     assert addrs and addrs[0]['prefixlen'] == 32 and addrs[0]['label'] == 'lo:0', addrs
 
 

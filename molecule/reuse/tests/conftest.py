@@ -1,0 +1,35 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Testinfra for the reuse scenario: its service comes from ../vars/service.yml (what converge.yml applied)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1] / 'shared'))
+
+from labtest import address, inventory_groups, lab, load  # noqa: F401 - lab is a fixture
+
+
+class Reuse:
+    def __init__(self):
+        model = load(HERE.parent / 'vars' / 'service.yml')
+        self.master = model['reuse_master']
+        self.service = model['reuse_service']
+        self.vip, self.port = self.service['vip'], self.service['port']
+        self.directors = sorted(inventory_groups()['directors'])
+        self.weights = {rs['host']: rs['weight'] for rs in self.service['real_servers']}
+
+    def page(self, host):
+        return f'{host} on {self.port}'  # realserver_page_text in converge.yml
+
+    def address(self, host):
+        return address(host)
+
+
+@pytest.fixture(scope='session')
+def reuse():
+    return Reuse()

@@ -1,0 +1,72 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A client-side prober, bounded in time: one HTTP request every INTERVAL s (each with a TIMEOUT s timeout)
+for DURATION s at most, or until the file STOP exists, then a summary with the client-visible outage.
+
+    probe.py URL DURATION [INTERVAL] [TIMEOUT] [STOP]
+
+Prints one JSON line per request, [time, last line of the body or null], and last
+{"summary": {...}}: probes, failures, the answers seen, the outage, and the times of the first
+and last probe on CLOCK_BOOTTIME (the first field of /proc/uptime: the lab's hosts share one kernel, so a
+drill can check that the window covered the failure it caused). Stdlib only: it runs on the lab's client with the system python3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.request
+
+
+def outage(samples):
+    """Longest client-visible gap: from the last success before a run of failures to the first success
+    after it; 0.0 without failures; None when the probe ended still failing."""
+    worst, last_ok, failing = 0.0, None, False
+    for t, body in samples:
+        if body is None:
+            failing = True
+            continue
+        if failing and last_ok is not None:
+            worst = max(worst, t - last_ok)
+        failing, last_ok = False, t
+    return None if failing else worst
+
+
+def summary(samples, interval, timeout):
+    gap = outage(samples)
+    return {'probes': len(samples), 'failed': sum(1 for _t, body in samples if body is None),
+            'answers': sorted({body for _t, body in samples if body is not None}),
+            'outage_s': None if gap is None else round(gap, 2), 'interval_s': interval, 'timeout_s': timeout,
+            'first_t': samples[0][0] if samples else None, 'last_t': samples[-1][0] if samples else None}
+
+
+def probe(url, duration, interval, timeout, stop=None):
+    samples = []
+    end = time.monotonic() + duration
+    while time.monotonic() < end and not (stop and os.path.exists(stop)):
+        start = time.clock_gettime(time.CLOCK_BOOTTIME)
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                body = resp.read().decode().strip().splitlines()[-1]
+        except Exception:  # noqa: BLE001 - any failure is a failed probe
+            body = None
+        samples.append([start, body])
+        print(json.dumps(samples[-1]), flush=True)
+        time.sleep(max(0.0, interval - (time.clock_gettime(time.CLOCK_BOOTTIME) - start)))
+    return samples
+
+
+def main(argv):
+    url, duration = argv[1], float(argv[2])
+    interval = float(argv[3]) if len(argv) > 3 else 0.1
+    timeout = float(argv[4]) if len(argv) > 4 else 1.0
+    stop = argv[5] if len(argv) > 5 else None
+    samples = probe(url, duration, interval, timeout, stop)
+    print(json.dumps({'summary': summary(samples, interval, timeout)}), flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
