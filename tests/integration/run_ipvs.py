@@ -2,6 +2,7 @@
 """Run the IPVS integration targets on a real kernel: one lab guest boot, both backends.
 
     .venv/bin/python tests/integration/run_ipvs.py [--backend netlink|ipvsadm] [--target ipvs_info ...]
+                                                   [--no-fork-server]
 
 The host kernel has no IPVS, so the modules must run in the lab kernel (`python -m lab run`: QEMU through
 virtme-ng, the host's root tree shared read-only). Under TCG a Python process in the guest costs seconds, and
@@ -15,7 +16,14 @@ host and only the module processes go to the guest:
   to the agent, so every module, `ansible.builtin.command: ipvsadm ...` included, runs as root in the guest
   against its kernel;
 * once per backend: netlink with the project venv's Python (which has pyroute2), ipvsadm with
-  /usr/bin/python3.
+  /usr/bin/python3;
+* in the guest each module job (`<interpreter> -`, the payload on stdin) goes to a fork server: per backend, a
+  long-lived process of that interpreter that has pre-imported what every module run imports (stdlib modules;
+  for the venv's Python also ansible-core's module_utils and pyroute2 with its IPVS parts) and forks one child
+  per job, which runs the payload as `python -` would (its own process, against the real kernel). The
+  collection's code is imported only in the children; a payload whose ansible/ files differ from the
+  pre-imported ones runs as a fresh process. `--no-fork-server` runs every job as a fresh process (the
+  baseline); the summary says how each backend's modules ran.
 
 Exits non-zero when the guest does not come up, ip_vs does not load or any playbook fails; prints a summary.
 Stdlib only.
@@ -24,6 +32,7 @@ Stdlib only.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import subprocess
@@ -50,10 +59,35 @@ INCLUDE = """    - name: Target {target}
       ansible.builtin.include_tasks: {path}
 """
 
-# Runs in the guest as root. Jobs are <id>.job files (JSON); results are written to <id>.out atomically.
+# What every module run imports, pre-imported once per interpreter by the fork server (names an interpreter cannot
+# import are skipped). The standard library modules an AnsiballZ run of these modules (ansible.builtin.command
+# included) imports beyond interpreter start-up, from `python -X importtime -` on their payloads:
+STDLIB_PRELOAD = [
+    'argparse', 'ast', 'base64', 'bz2', 'contextlib', 'copy', 'ctypes', 'dataclasses', 'datetime', 'decimal',
+    'encodings.cp437', 'encodings.idna', 'enum', 'errno', 'fcntl', 'fnmatch', 'functools', 'gettext', 'glob', 'grp',
+    'hashlib', 'importlib.util', 'inspect', 'ipaddress', 'json', 'locale', 'logging', 'lzma', 'pathlib', 'pkgutil',
+    'platform', 'pwd', 'random', 'runpy', 'select', 'selectors', 'shlex', 'shutil', 'signal', 'socket', 'string',
+    'stringprep', 'struct', 'subprocess', 'syslog', 'tempfile', 'textwrap', 'threading', 'tokenize', 'traceback',
+    'typing', 'unicodedata', 'urllib.parse', 'warnings', 'weakref', 'zipfile', 'zlib',
+]
+# The venv's Python adds ansible-core's module_utils (basic and the AnsiballZ loader pull in all that these modules
+# use; the venv's ansible-core is the controller's, so they are the files every payload ships, which the fork server
+# checks per job) and pyroute2 with its IPVS netlink parts. Never the collection's own modules or module_utils, nor
+# ansible.modules: those are imported in the child only (ansible.modules from the venv's copy, checked the same).
+VENV_PRELOAD = [
+    'ansible.module_utils.basic', 'ansible.module_utils._internal._ansiballz._loader',
+    'pyroute2', 'pyroute2.ipvs', 'pyroute2.netlink.generic.ipvs', 'pyroute2.netlink.exceptions',
+]
+PRELOAD = {'netlink': STDLIB_PRELOAD + VENV_PRELOAD, 'ipvsadm': STDLIB_PRELOAD}
+
+# Runs in the guest as root. Jobs are <id>.job files (JSON); results are written to <id>.out atomically. A job
+# `<interpreter> - ...` goes to that interpreter's fork server when there is one; anything else (and everything
+# with --no-fork-server) is a subprocess. Per interpreter it counts runs and seconds, written to `stats` at the end.
 AGENT = r'''
-import base64, json, os, subprocess, sys, time
+import base64, json, os, socket, subprocess, sys, tempfile, time
 chan = sys.argv[1]
+with open(sys.argv[2]) as f:
+    config = json.load(f)
 def mark(name, text=''):
     with open(os.path.join(chan, name + '.tmp'), 'w') as f:
         f.write(text)
@@ -63,6 +97,56 @@ if probe.returncode != 0 or not os.path.exists('/proc/net/ip_vs'):
     mark('failed', 'modprobe ip_vs failed: ' + probe.stderr)
     sys.exit(3)
 env = dict(os.environ, HOME='/tmp', LANG='C.UTF-8', LC_ALL='C.UTF-8')
+
+class ForkServer:
+    def __init__(self, python, preload, n):
+        self.python, self.hello, self.error = python, None, None
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.log = os.path.join(chan, f'fork-server-{n}.log')
+        with open(self.log, 'wb') as log:  # a file, as a job's stdout is no tty either
+            self.proc = subprocess.Popen([python, '-', str(theirs.fileno()), json.dumps(preload)],
+                                         stdin=subprocess.PIPE, stdout=log, stderr=log, env=env, cwd='/tmp',
+                                         pass_fds=[theirs.fileno()])
+        theirs.close()
+        self.proc.stdin.write(config['server'].encode())
+        self.proc.stdin.close()
+
+    def usable(self):
+        if self.hello is None and self.error is None:
+            self.sock.settimeout(600)
+            try:
+                msg = self.sock.recv(1 << 16)  # waits for the pre-import
+            except OSError as e:
+                msg = json.dumps({'error': f'no answer after start-up: {e}'}).encode()
+            self.sock.settimeout(None)
+            self.hello = json.loads(msg) if msg else {'error': 'exited during start-up'}
+            self.error = self.hello.get('error')
+        return self.error is None
+
+    def run(self, args, data):
+        # rc, stdout, stderr of `<python> - args` with data on stdin; a str when the server declines the job
+        files = [tempfile.TemporaryFile() for _ in range(3)]
+        files[0].write(data)
+        files[0].seek(0)
+        try:
+            socket.send_fds(self.sock, [json.dumps(args).encode()], [f.fileno() for f in files])
+            msg = self.sock.recv(1 << 16)
+        except OSError as e:
+            msg = str(e).encode()
+        if not msg or not msg.startswith(b'{'):
+            self.error = f'exited during a job {msg.decode()}'.strip()
+            return self.error
+        reply = json.loads(msg)
+        if 'declined' in reply:
+            return reply['declined']
+        out = []
+        for f in files[1:]:
+            f.seek(0)
+            out.append(f.read())
+        return reply['rc'], *out
+
+servers = {python: ForkServer(python, preload, n) for n, (python, preload) in enumerate(config['servers'].items())}
+stats = {}
 mark('ready', os.uname().release)
 while not os.path.exists(os.path.join(chan, 'stop')):
     jobs = sorted(n for n in os.listdir(chan) if n.endswith('.job'))
@@ -74,11 +158,155 @@ while not os.path.exists(os.path.join(chan, 'stop')):
         with open(path) as f:
             job = json.load(f)
         os.unlink(path)
-        p = subprocess.run(job['argv'], input=base64.b64decode(job['stdin']), capture_output=True,
-                           env=dict(env, **job.get('env', {})), cwd='/tmp')
-        mark(name[:-4] + '.out', json.dumps({'rc': p.returncode,
-                                             'stdout': base64.b64encode(p.stdout).decode(),
-                                             'stderr': base64.b64encode(p.stderr).decode()}))
+        argv, data = job['argv'], base64.b64decode(job['stdin'])
+        t0 = time.monotonic()
+        server = servers.get(argv[0])
+        result, how = None, 'subprocess'
+        if server and argv[1:2] == ['-'] and not job.get('env') and server.usable():
+            result = server.run(argv[2:], data)
+            if isinstance(result, str):
+                stats.setdefault(argv[0], {}).setdefault('declined', []).append(result)
+                result = None
+            else:
+                how = 'forked'
+        if result is None:
+            p = subprocess.run(argv, input=data, capture_output=True, env=dict(env, **job.get('env', {})), cwd='/tmp')
+            result = p.returncode, p.stdout, p.stderr
+        entry = stats.setdefault(argv[0], {}).setdefault(how, [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.monotonic() - t0
+        rc, out, err = result
+        mark(name[:-4] + '.out', json.dumps({'rc': rc, 'stdout': base64.b64encode(out).decode(),
+                                             'stderr': base64.b64encode(err).decode()}))
+for python, server in servers.items():
+    server.sock.close()  # the server's end-of-input
+    try:
+        server.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+    with open(server.log, errors='replace') as f:
+        log = f.read()[-2000:]
+    stats.setdefault(python, {})['server'] = dict(server.hello or {}, error=server.error, exit=server.proc.returncode,
+                                                  log=log)
+mark('stats', json.dumps(stats))
+'''
+
+# The fork server: one per interpreter, its source fed to `<interpreter> -` so that it starts exactly as a module
+# process does (same interpreter, flags, environment, sys.path, `__main__`). It pre-imports the names it is given,
+# then per job (the arguments after `-` as JSON, the script's stdin, stdout and stderr as fds) forks a child that
+# runs the script as `python -` would, and answers with the exit code. The child is a process of its own; what it
+# shares with the others is code imported before the fork, nothing it does itself.
+FORK_SERVER = r'''
+import sys
+MAIN = dict(globals())  # the namespace `python -` gives a script (__name__ '__main__', __file__ '<stdin>', ...)
+START_MODULES = set(sys.modules)
+START_PATH = list(sys.path)
+import base64, io, json, os, re, socket, time, zipfile
+ctl = socket.socket(fileno=int(sys.argv[1]))
+# AnsiballZ writes these two package inits itself (namespace stubs); every other file under ansible/ is a copy
+STUBS = {'ansible/__init__.py', 'ansible/module_utils/__init__.py'}
+ZIP_DATA = re.compile(rb"^zip_data='([A-Za-z0-9+/=]*)',$", re.M)
+installed = {}  # payload file name -> the bytes the pre-imported package loads for it (None: it has none)
+
+def preload(names):
+    started, skipped = time.monotonic(), []
+    for name in names:
+        try:
+            __import__(name)
+        except ImportError:
+            skipped.append(name)
+    return time.monotonic() - started, skipped
+
+def problem():
+    # what would make a child differ from a fresh `python -` beyond already-imported code
+    own = sorted(m for m in sys.modules if m.split('.')[0] == 'ansible_collections'
+                 or m.split('.')[:2] == ['ansible', 'modules'])
+    if own:
+        return f'module code was pre-imported: {own}'
+    threads = len(os.listdir('/proc/self/task'))
+    if threads != 1:
+        return f'{threads} threads after pre-import'
+    fds = []
+    for fd in map(int, os.listdir('/proc/self/fd')):
+        try:
+            os.fstat(fd)
+        except OSError:
+            continue  # the listing's own fd
+        if fd not in (0, 1, 2, ctl.fileno()):
+            fds.append(fd)
+    return f'fds {fds} open after pre-import' if fds else None
+
+def shadowed(source):
+    # why a pre-imported package would hide the payload's own copy of it; None when the payload ships the same files
+    found = ZIP_DATA.search(source)
+    if not found:
+        return None  # not AnsiballZ: a fresh `python -` would import the same installed packages
+    payload = zipfile.ZipFile(io.BytesIO(base64.b64decode(found.group(1))))
+    for name in payload.namelist():
+        top = name.split('/')[0].removesuffix('.py')
+        if top in START_MODULES or top not in sys.modules or name in STUBS:
+            continue
+        if name not in installed:
+            module = sys.modules[top]
+            paths = ([os.path.join(os.path.dirname(p), name) for p in module.__path__] if hasattr(module, '__path__')
+                     else [module.__file__] if name == top + '.py' else [])
+            path = next((p for p in paths if os.path.isfile(p)), None)
+            installed[name] = open(path, 'rb').read() if path else None
+        if installed[name] != payload.read(name):
+            return f'the payload has its own {name}, the fork server pre-imported another'
+    return None
+
+def child(args, fds, source):
+    # runs the script as `python - args` would, and ends the process like it (never returns)
+    ctl.close()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    os.closerange(3, os.sysconf('SC_OPEN_MAX'))  # a fresh process has 0, 1 and 2 only
+    sys.argv, sys.orig_argv = ['-', *args], [sys.orig_argv[0], '-', *args]
+    sys.path[:] = START_PATH
+    main = type(sys)('__main__')
+    main.__dict__.update(MAIN)
+    sys.modules['__main__'] = main
+    try:
+        exec(compile(source, '<stdin>', 'exec', dont_inherit=True), main.__dict__)
+    except SystemExit:
+        raise  # the interpreter turns it into the exit code, as for `python -`, after atexit and thread joins
+    except BaseException as e:
+        e = e.with_traceback(e.__traceback__.tb_next)  # the script's frames only
+        sys.last_type, sys.last_value, sys.last_traceback = type(e), e, e.__traceback__
+        sys.excepthook(type(e), e, e.__traceback__)
+        raise SystemExit(1)
+    raise SystemExit(0)
+
+def serve():
+    while True:
+        msg, fds, _, _ = socket.recv_fds(ctl, 1 << 16, 3)
+        if not msg:
+            return
+        with open(fds[0], 'rb', closefd=False) as f:
+            source = f.read()  # as `python -` does: the whole of stdin, leaving it at its end
+        why = shadowed(source)
+        if why:
+            for fd in fds:
+                os.close(fd)
+            ctl.send(json.dumps({'declined': why}).encode())
+            continue
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            child(json.loads(msg), fds, source)
+            os._exit(70)  # not reached
+        for fd in fds:
+            os.close(fd)
+        ctl.send(json.dumps({'rc': os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])}).encode())
+
+seconds, skipped = preload(json.loads(sys.argv[2]))
+error = problem()
+ctl.send(json.dumps({'error': error} if error else {
+    'seconds': round(seconds, 2), 'modules': len(sys.modules) - len(START_MODULES), 'skipped': skipped}).encode())
+if not error:
+    serve()
 '''
 
 # The ansible_python_interpreter on the host: sends argv + stdin to the agent and relays the answer.
@@ -92,6 +320,8 @@ if args and os.path.isfile(args[0]):
     with open(args[0], 'rb') as f:
         data = f.read()
     args = ['-', *args[1:]]
+elif not args:
+    args = ['-']  # pipelined: the module is on stdin; said explicitly (sys.argv ['-'] rather than [''])
 job = uuid.uuid4().hex
 with open(os.path.join(chan, job + '.tmp'), 'w') as f:
     json.dump({{'argv': [python, *args], 'stdin': base64.b64encode(data).decode()}}, f)
@@ -119,6 +349,21 @@ def recap(log: str) -> str:
     return 'no PLAY RECAP'
 
 
+def module_runs(stats: dict) -> str:
+    """One line on how the guest ran a backend's modules: forked or as subprocesses, with mean seconds."""
+    parts = [f'{how} {n} (mean {secs / n:.2f}s)' for how in ('forked', 'subprocess')
+             for n, secs in [stats.get(how, (0, 0.0))] if n]
+    server = stats.get('server')
+    if server and server.get('error'):
+        parts.append(f"fork server unusable: {server['error']}; its log: {server.get('log', '')[-500:]!r}")
+    elif server:
+        skipped = f" ({len(server['skipped'])} not importable)" if server.get('skipped') else ''
+        parts.append(f"fork server pre-imported {server.get('modules')} modules{skipped} in {server.get('seconds')}s")
+    if stats.get('declined'):
+        parts.append(f"declined {len(stats['declined'])}: {stats['declined'][0]}")
+    return 'module runs: ' + ('; '.join(parts) or 'none')
+
+
 def wait_for_guest(chan: Path, guest: subprocess.Popen) -> str | None:
     deadline = time.monotonic() + BOOT_TIMEOUT
     while time.monotonic() < deadline:
@@ -136,6 +381,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--backend', action='append', choices=list(INTERPRETERS), help='default: both')
     ap.add_argument('--target', action='append', choices=TARGETS, help='default: all')
+    ap.add_argument('--no-fork-server', action='store_true',
+                    help='run every module as a fresh guest process (slower; the baseline for the fork server)')
     args = ap.parse_args()
     backends = args.backend or list(INTERPRETERS)
     targets = args.target or TARGETS
@@ -146,6 +393,8 @@ def main() -> int:
         chan = tmpdir / 'chan'
         chan.mkdir()
         (tmpdir / 'agent.py').write_text(AGENT)
+        servers = {} if args.no_fork_server else {INTERPRETERS[b]: PRELOAD[b] for b in backends}
+        (tmpdir / 'agent.json').write_text(json.dumps({'servers': servers, 'server': FORK_SERVER}))
         playbook = tmpdir / 'ipvs.yml'
         playbook.write_text(PLAYBOOK.format(includes=''.join(
             INCLUDE.format(target=t, path=REPO / 'tests' / 'integration' / 'targets' / t / 'tasks' / 'main.yml')
@@ -153,7 +402,7 @@ def main() -> int:
         with open(tmpdir / 'guest.log', 'wb') as guest_log:
             guest = subprocess.Popen(
                 [str(VENV / 'bin' / 'python'), '-m', 'lab', 'run', '--memory', '1G', '--rwdir', str(chan), '--',
-                 '/usr/bin/python3', str(tmpdir / 'agent.py'), str(chan)],
+                 '/usr/bin/python3', str(tmpdir / 'agent.py'), str(chan), str(tmpdir / 'agent.json')],
                 cwd=REPO, stdin=subprocess.DEVNULL, stdout=guest_log, stderr=subprocess.STDOUT)
             results = []
             try:
@@ -162,7 +411,8 @@ def main() -> int:
                 if problem:
                     print(f'guest: {problem}')
                 else:
-                    print(f"guest up in {boot:.1f}s, kernel {(chan / 'ready').read_text()}, ip_vs loaded")
+                    print(f"guest up in {boot:.1f}s, kernel {(chan / 'ready').read_text()}, ip_vs loaded; modules run "
+                          f"{'as fresh processes' if args.no_fork_server else 'forked from a fork server per backend'}")
                 for backend in [] if problem else backends:
                     shim = tmpdir / f'python-{backend}'
                     shim.write_text(SHIM.format(chan=str(chan), python=INTERPRETERS[backend], timeout=JOB_TIMEOUT))
@@ -191,12 +441,14 @@ def main() -> int:
         failed = problem is not None or guest.returncode != 0
         if failed:
             print((tmpdir / 'guest.log').read_text(errors='replace')[-3000:])
+        stats = json.loads((chan / 'stats').read_text()) if (chan / 'stats').exists() else {}
 
     print('===== summary =====')
     print(f'targets: {", ".join(targets)}; guest boot + ip_vs: {boot:.1f}s')
     for backend, rc, secs, line in results:
         failed |= rc != 0
         print(f'backend={backend:8} rc={rc} {secs:6.1f}s  {line}')
+        print(f'                 {module_runs(stats.get(INTERPRETERS[backend], {}))}')
     for backend in backends[len(results):]:
         failed = True
         print(f'backend={backend:8} did not run')
