@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A client-side prober, bounded in time: one HTTP request every INTERVAL s (each with a TIMEOUT s timeout)
 for DURATION s at most, or until the file STOP exists, then a summary with the client-visible outage.

@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'shared'))
 
-from labtest import INVENTORY, address, inventory_groups, lab, load  # noqa: F401 - lab is a fixture
+from labtest import INVENTORY, address, inventory_groups, lab, load  # noqa: F401 # pylint: disable=unused-import (lab is a fixture)
 
 
 class Site:
