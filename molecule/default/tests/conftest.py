@@ -13,7 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'shared'))
 
-from labtest import INVENTORY, address, inventory_groups, lab, load  # noqa: F401 # pylint: disable=unused-import (lab is a fixture)
+# `lab` is a fixture: imported for pytest to find it.
+from labtest import INVENTORY, address, inventory_groups, lab, load  # noqa: F401 # pylint: disable=unused-import
 
 
 class Site:

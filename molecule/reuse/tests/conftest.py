@@ -11,7 +11,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / 'shared'))
 
-from labtest import address, inventory_groups, lab, load  # noqa: F401 # pylint: disable=unused-import (lab is a fixture)
+# `lab` is a fixture: imported for pytest to find it.
+from labtest import address, inventory_groups, lab, load  # noqa: F401 # pylint: disable=unused-import
 
 
 class Reuse:
