@@ -83,8 +83,8 @@ smoke: lab-setup
 # Every scenario in molecule/ over one lab boot (shared_state): check mode, converge, idempotence, verify,
 # the failover drill, verify again. Always from fresh hosts and a clean molecule state; the lab is stopped
 # at the end even when a step fails (molecule leaves it up when its failure cleanup fails). Every line gets
-# the time of day, so the log shows what each step cost. With shared_state
-# the scenarios share one ephemeral directory, so resetting the default scenario resets them all.
+# the time of day, so the log shows what each step cost. With shared_state the scenarios share one ephemeral
+# directory, so resetting the default scenario resets them all.
 molecule: lab-setup
 	$(LAB) down
 	$(LAB) exec -- molecule reset

@@ -135,8 +135,7 @@ def cmd_link(args: argparse.Namespace) -> int:
         say(f"link {args.host} {args.state} failed: {answer['error']}")
         return 1
     say(f"{args.host}: {topology.INTERFACE} {args.state}")
-    if "t" in answer:  # when, on the hosts' clock (CLOCK_BOOTTIME, /proc/uptime in a host)
-        print(f"{answer['t']:.3f}")
+    print(f"{answer['t']:.3f}")  # when, on the hosts' clock (CLOCK_BOOTTIME, /proc/uptime in a host)
     return 0
 
 
@@ -148,10 +147,16 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def command_of(args: argparse.Namespace, usage: str) -> list[str]:
+    """The COMMAND after `--` of run and exec; exits with the usage when there is none."""
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
-        raise SystemExit("usage: python -m lab run [--memory 1G] [--rwdir DIR] -- COMMAND ...")
+        raise SystemExit(f"usage: python -m lab {usage}")
+    return command
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    command = command_of(args, "run [--memory 1G] [--rwdir DIR] -- COMMAND ...")
     return vm.run(kernel_image(), command, memory=args.memory, rwdirs=tuple(args.rwdir))
 
 
@@ -166,9 +171,7 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    if not command:
-        raise SystemExit("usage: python -m lab exec -- COMMAND ...")
+    command = command_of(args, "exec -- COMMAND ...")
     os.chdir(paths.REPO)
     os.execvpe(command[0], command, ansible_env())
 
