@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'shared'))
 
 # `lab` is a fixture: imported for pytest to find it.
-from labtest import INVENTORY, address, inventory_groups, lab, load  # noqa: F401 # pylint: disable=unused-import
+from labtest import INVENTORY, address, inventory_groups, lab, load, vip_holders  # noqa: F401 # pylint: disable=unused-import
 
 
 class Site:
@@ -53,3 +53,9 @@ class Site:
 @pytest.fixture(scope='session')
 def site():
     return Site()
+
+
+@pytest.fixture(scope='session')
+def holders(site):
+    """The directors holding the VIP, asked once per run: a director that died hard costs an SSH timeout."""
+    return vip_holders(site.group('directors'), site.interface, site.vip)

@@ -4,24 +4,22 @@ real servers."""
 
 from __future__ import annotations
 
-from labtest import addresses_on, vip_holders
+from labtest import addresses_on
 
 
-def test_exactly_one_director_holds_the_vip(lab, site):
-    holders = vip_holders(site.group('directors'), site.interface, site.vip)
+def test_exactly_one_director_holds_the_vip(holders):
     assert len(holders) == 1, holders
 
 
-def test_master_holds_the_vip_with_its_label(lab, site):
+def test_master_holds_the_vip_with_its_label(lab, site, holders):
     """The MASTER from host_vars holds the VIP unless it is unreachable (after a hard failure)."""
-    holders = vip_holders(site.group('directors'), site.interface, site.vip)
     expected = site.master if site.master in holders or not holders else holders[0]
     addrs = addresses_on(lab(expected), site.interface, site.vip)
     assert addrs and addrs[0]['label'] == site.vip_label, addrs
 
 
-def test_ipvs_table_on_the_vip_holder(lab, site):
-    holder = vip_holders(site.group('directors'), site.interface, site.vip)[0]
+def test_ipvs_table_on_the_vip_holder(lab, site, holders):
+    holder = holders[0]
     table = lab(holder).check_output('ipvsadm -Ln')
     assert f'TCP  {site.vip}:{site.port} {site.service["scheduler"]}' in table, table
     for rs in site.real_servers:
@@ -29,8 +27,8 @@ def test_ipvs_table_on_the_vip_holder(lab, site):
         assert 'Route' in line, table
 
 
-def test_keepalived_config_is_private(lab, site):
+def test_keepalived_config_is_private(lab, holders):
     # Checked on the VIP holder: a director that died hard (failover side effect) is unreachable.
-    holder = vip_holders(site.group('directors'), site.interface, site.vip)[0]
+    holder = holders[0]
     assert lab(holder).file('/etc/keepalived/keepalived.conf').mode == 0o600
     assert lab(holder).service('keepalived').is_enabled
