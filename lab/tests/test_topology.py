@@ -87,6 +87,8 @@ def test_ansible_env_points_ssh_at_the_lab_config():
     env = topology.ansible_env("/state/ssh_config")
     assert env["ANSIBLE_SSH_ARGS"].startswith("-F /state/ssh_config ")
     assert "ControlPersist" in env["ANSIBLE_SSH_ARGS"]
+    # a second lab (another LAB_STATE) never reuses this one's connections: same addresses, other sockets
+    assert env["ANSIBLE_SSH_CONTROL_PATH_DIR"] == "/state/cp"
 
 
 def test_etc_hosts_names_the_hosts_and_gateway():
