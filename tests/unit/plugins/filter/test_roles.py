@@ -130,7 +130,8 @@ def test_auth_pass_never_appears_in_a_message():
 def test_only_a_mapping_is_checked():
     with pytest.raises(AnsibleFilterError, match='director_check'):
         roles.director_check(['director_interface'])
-    assert set(roles.FilterModule().filters()) == {'director_check', 'realserver_check', 'director_table_diff'}
+    assert set(roles.FilterModule().filters()) == {'director_check', 'realserver_check', 'director_table_diff',
+                                                   'realserver_vip_plan', 'director_ipvs_purge'}
 
 
 def test_table_diff_names_each_difference():
@@ -148,3 +149,62 @@ def test_table_diff_names_each_difference():
     ]
     kernel[0]['realservers'] = [{'address': '192.168.100.221', 'port': 80, 'weight': 1}]
     assert roles.director_table_diff(kernel[:1], [SERVICE]) == []
+
+
+def lo(*addresses):
+    """ip -json addr show dev lo with these (address, label) pairs besides 127.0.0.1."""
+    info = [{'family': 'inet', 'local': '127.0.0.1', 'prefixlen': 8, 'label': 'lo'}]
+    info += [{'family': 'inet', 'local': a, 'prefixlen': 32, 'label': label} for a, label in addresses]
+    return [{'ifname': 'lo', 'addr_info': info + [{'family': 'inet6', 'local': '::1', 'prefixlen': 128}]}]
+
+
+@pytest.mark.parametrize('now,vips,present,absent', [
+    ([], ['192.168.100.10'], [('192.168.100.10', 'lo:0')], []),
+    # adding a VIP keeps the label of the one there, the new one takes the next free number
+    ([('192.168.100.10', 'lo:0')], ['192.168.100.9', '192.168.100.10'],
+     [('192.168.100.9', 'lo:1'), ('192.168.100.10', 'lo:0')], []),
+    # removing one keeps the others' labels and removes it
+    ([('192.168.100.9', 'lo:1'), ('192.168.100.10', 'lo:0')], ['192.168.100.9'], [('192.168.100.9', 'lo:1')],
+     ['192.168.100.10']),
+    # an emptied list removes every address the role owns, never others on lo
+    ([('192.168.100.10', 'lo:0'), ('10.9.9.9', 'lo:bgp'), ('10.9.9.8', 'lo')], [], [], ['192.168.100.10']),
+    # a VIP someone put on lo without a label gets one; a freed number is taken again
+    ([('192.168.100.11', 'lo'), ('192.168.100.12', 'lo:1')], ['192.168.100.11', '192.168.100.12'],
+     [('192.168.100.11', 'lo:0'), ('192.168.100.12', 'lo:1')], []),
+], ids=['first', 'add one', 'remove one', 'emptied', 'unlabelled'])
+def test_vip_plan_keeps_labels_stable(now, vips, present, absent):
+    plan = roles.realserver_vip_plan(lo(*now), vips, 'lo')
+    assert [(p['address'], p['label']) for p in plan['present']] == present
+    assert plan['absent'] == absent
+
+
+def test_vip_plan_ipv6_has_no_label():
+    plan = roles.realserver_vip_plan(lo(), ['2001:db8::10'], 'lo')
+    assert plan == {'present': [{'address': '2001:db8::10', 'prefix': 128, 'label': None}], 'absent': []}
+
+
+KERNEL = [
+    {'protocol': 'tcp', 'address': '192.168.100.10', 'port': 80, 'realservers': [
+        {'address': '192.168.100.221', 'port': 80, 'weight': 1}, {'address': '192.168.100.223', 'port': 80}]},
+    {'protocol': 'tcp', 'address': '192.168.100.11', 'port': 443, 'realservers': []},
+    {'protocol': 'udp', 'address': '10.1.1.1', 'port': 53, 'realservers': []},
+    {'protocol': None, 'address': None, 'port': None, 'fwmark': 7, 'realservers': []},
+]
+PREVIOUS = '# managed\n-A -t 192.168.100.10:80 -s rr\n-A -t 192.168.100.11:443 -s rr\n-A -u [2001:db8::1]:53 -s rr\n'
+
+
+@pytest.mark.parametrize('mode,services,reals', [
+    ('managed', [('tcp', '192.168.100.11', 443)], [('192.168.100.10', '192.168.100.223')]),
+    ('all', [('tcp', '192.168.100.11', 443), ('udp', '10.1.1.1', 53)], [('192.168.100.10', '192.168.100.223')]),
+    ('none', [], []),
+])
+def test_ipvs_purge_removes_what_left_the_model(mode, services, reals):
+    plan = roles.director_ipvs_purge(KERNEL, [SERVICE], PREVIOUS, mode)
+    assert [(s['protocol'], s['address'], s['port']) for s in plan['services']] == services
+    assert [(r['service_address'], r['address']) for r in plan['real_servers']] == reals
+
+
+def test_ipvs_purge_without_a_previous_file_keeps_unknown_services():
+    assert roles.director_ipvs_purge(KERNEL, [SERVICE], '', 'managed')['services'] == []
+    with pytest.raises(AnsibleFilterError, match='mode'):
+        roles.director_ipvs_purge(KERNEL, [SERVICE], '', 'some')
