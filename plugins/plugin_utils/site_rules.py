@@ -311,6 +311,8 @@ def director_errors(v: Mapping) -> list[str]:
         'director_vrrp_nopreempt': boolean,
         'director_vip_prefix': integer(1, 128, 'a prefix length'),
         'director_ipvs_manager': choice(IPVS_MANAGERS),
+        'director_ipvs_purge': choice(('managed', 'all', 'none')),
+        'director_ipvs_rules_path': pattern(FILE_PATH),
         'director_check_delay_loop': integer(1, 86400, 'a number of seconds'),
         'director_check_connect_timeout': SECONDS,
         'director_check_retry': integer(0, 100, 'a retry count'),
