@@ -44,5 +44,5 @@ def test_example_inventory_passes(tmp_path):
 def test_bad_input_stops_the_preflight_naming_the_variable(bad):
     result = preflight('-i', 'inventories/lab', '-e', json.dumps(bad['vars']))
     assert result.returncode != 0
-    assert bad['expect'] in result.stdout, result.stdout[-3000:]
+    assert bad['expect'] in result.stdout + result.stderr, (result.stdout + result.stderr)[-3000:]
     assert 'S3cret' not in result.stdout + result.stderr
