@@ -45,7 +45,6 @@ def test_httpd_serves_the_page_and_the_health_page(lab, site, name):
     assert host.check_output(f'curl -sf --max-time 5 http://127.0.0.1{health}') == 'OK'
 
 
-
 def test_only_the_vip_holder_answers_arp_for_the_vip(site, holders):
     """An ARP request for the VIP, broadcast on the segment by the client, gets exactly one answer: the MAC of
     the director holding the VIP. A real server answering too would steal the VIP's traffic."""
