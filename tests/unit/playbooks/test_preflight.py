@@ -30,7 +30,8 @@ def preflight(*args, tmp_path=None):
 def test_lab_inventory_passes():
     result = preflight('-i', 'inventories/lab')
     assert result.returncode == 0, result.stdout + result.stderr
-    assert 'item=dr2' in result.stdout.split('item=dr1')[0], 'the BACKUP must come first in the rollout'
+    order = result.stdout.split('Order the directors')[1]
+    assert 'item=dr2' in order.split('item=dr1')[0], 'the BACKUP must come first in the rollout'
 
 
 def test_example_inventory_passes(tmp_path):
