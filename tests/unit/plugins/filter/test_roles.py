@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
+import edits
 import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
@@ -40,16 +40,7 @@ def test_the_defaults_and_the_lab_input_are_sound():
     assert roles.realserver_check(REALSERVER) == []
 
 
-def changed(base, path, value):
-    data = copy.deepcopy(base)
-    node = data
-    for key in path[:-1]:
-        node = node[key]
-    if value is KeyError:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return data
+changed = edits.with_change
 
 
 DIRECTOR_FAULTS = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+import edits
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.lvs.ha.plugins.filter import site
@@ -35,15 +36,7 @@ def check(model=None, hostvars=None, directors=None):
 
 def with_change(path, value, base=None):
     """A deep copy of the model with one value replaced (path: keys and indexes)."""
-    model = copy.deepcopy(base or MODEL)
-    node = model
-    for key in path[:-1]:
-        node = node[key]
-    if value is KeyError:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = value
-    return model
+    return edits.with_change(base or MODEL, path, value)
 
 
 def test_sound_model_has_no_errors():
