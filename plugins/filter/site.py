@@ -142,6 +142,9 @@ def _check_service(chk, idx, svc, net, hostvars, host_addresses):
             chk.add(rname, f"{host} is not in the inventory; add it or fix the name")
         elif host in host_addresses and host_addresses[host] is None:
             chk.add(rname, f"{host} has no address on {SUBNET}; see the message for {host}")
+        elif vip is not None and host in host_addresses and svc.get('forwarding', 'dr') != 'tunnel' \
+                and rules.ip_address(host_addresses[host]).version != vip.version:
+            chk.add(rname, f"{host} ({host_addresses[host]}) is not IPv{vip.version} like the VIP {vip}")
 
 
 def _check_vrrp(chk, vrrp, hostvars, directors, net):

@@ -245,10 +245,15 @@ def check_service(chk: Checker, var: str, svc, extra_fields: Mapping, real_field
         chk.add(f"{var}.real_servers", f"{show(reals)} is not a non-empty list of real servers")
         return True
     forwarding = svc.get('forwarding', 'dr')
+    vip = ip_address(svc.get('vip'))
     for idx, real in enumerate(reals):
         rvar = f"{var}.real_servers[{idx}]"
         if not chk.fields(rvar, real, real_fields, required=real_required):
             continue
+        rip = ip_address(real.get('address'))
+        if vip is not None and rip is not None and forwarding != 'tunnel' and rip.version != vip.version:
+            chk.add(f"{rvar}.address", f"{rip} is IPv{rip.version} but the VIP {vip} is IPv{vip.version}; keepalived "
+                                       f"skips such a real server (only forwarding: tunnel may mix families)")
         if forwarding == 'dr' and PORT(real.get('port')) is None and PORT(svc.get('port')) is None \
                 and real['port'] != svc['port']:
             chk.add(f"{rvar}.port", f"{real['port']} differs from the service port {svc['port']}; direct routing "
@@ -331,7 +336,13 @@ def director_errors(v: Mapping) -> list[str]:
     if 'director_kernel_modules' in v:
         chk.list_of('director_kernel_modules', v['director_kernel_modules'], pattern(KERNEL_MODULE))
     if 'director_vips' in v:
-        chk.list_of('director_vips', v['director_vips'], address)
+        vips = chk.list_of('director_vips', v['director_vips'], address)
+        prefix = v.get('director_vip_prefix')
+        for idx, vip in enumerate(vips):
+            parsed = ip_address(vip)
+            if parsed is not None and is_int(prefix) and prefix > parsed.max_prefixlen:
+                chk.add('director_vip_prefix', f"{prefix} is longer than the IPv{parsed.version} VIP "
+                                               f"director_vips[{idx}] {parsed}; write at most {parsed.max_prefixlen}")
     if 'director_vip_label' in v and INTERFACE.matches(v.get('director_interface')):
         check_label(chk, 'director_vip_label', v['director_vip_label'], v['director_interface'])
     version = v.get('director_vrrp_version', 2)
