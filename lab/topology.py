@@ -143,9 +143,15 @@ def known_hosts(host_keys: dict[str, str], hosts: tuple[Host, ...] = HOSTS) -> s
 
 
 def ansible_env(ssh_config_path: str) -> dict[str, str]:
-    """Environment that points Ansible's ssh connection at the lab without touching the inventory."""
+    """Environment that points Ansible's ssh connection at the lab without touching the inventory.
+
+    The control sockets live beside the ssh_config, one folder per lab state: Ansible names a socket after
+    the inventory address, port and user only, so two labs sharing ~/.ansible/cp would reuse each other's
+    persistent connections and run tasks on the other lab's hosts."""
+    control_dir = ssh_config_path.rsplit("/", 1)[0] + "/cp" if "/" in ssh_config_path else "cp"
     return {
         "ANSIBLE_SSH_ARGS": f"-F {ssh_config_path} -o ControlMaster=auto -o ControlPersist=120s",
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir,
         "ANSIBLE_PIPELINING": "True",
     }
 

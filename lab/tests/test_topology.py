@@ -87,6 +87,8 @@ def test_ansible_env_points_ssh_at_the_lab_config():
     env = topology.ansible_env("/state/ssh_config")
     assert env["ANSIBLE_SSH_ARGS"].startswith("-F /state/ssh_config ")
     assert "ControlPersist" in env["ANSIBLE_SSH_ARGS"]
+    # persistent connections of one lab are never reused by another (sockets are named by address only)
+    assert env["ANSIBLE_SSH_CONTROL_PATH_DIR"] == "/state/cp"
 
 
 def test_etc_hosts_names_the_hosts_and_gateway():
