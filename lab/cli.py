@@ -155,7 +155,9 @@ def boot_id(h: topology.Host) -> str | None:
                                 capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL, check=False)
     except subprocess.TimeoutExpired:
         return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
 
 
 def cmd_reboot(args: argparse.Namespace) -> int:
