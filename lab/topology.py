@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 SUBNET = ipaddress.ip_network("192.168.100.0/24")
 GATEWAY = ipaddress.ip_address("192.168.100.1")
@@ -145,13 +146,12 @@ def known_hosts(host_keys: dict[str, str], hosts: tuple[Host, ...] = HOSTS) -> s
 def ansible_env(ssh_config_path: str) -> dict[str, str]:
     """Environment that points Ansible's ssh connection at the lab without touching the inventory.
 
-    The control sockets live beside the ssh_config, one folder per lab state: Ansible names a socket after
-    the inventory address, port and user only, so two labs sharing ~/.ansible/cp would reuse each other's
-    persistent connections and run tasks on the other lab's hosts."""
-    control_dir = ssh_config_path.rsplit("/", 1)[0] + "/cp" if "/" in ssh_config_path else "cp"
+    The control sockets live beside the ssh_config: Ansible names them after the inventory address, user and
+    port, which two labs share, so a common folder would let one lab's run reuse the other lab's connections.
+    """
     return {
         "ANSIBLE_SSH_ARGS": f"-F {ssh_config_path} -o ControlMaster=auto -o ControlPersist=120s",
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": control_dir,
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(Path(ssh_config_path).parent / "cp"),
         "ANSIBLE_PIPELINING": "True",
     }
 

@@ -87,7 +87,7 @@ def test_ansible_env_points_ssh_at_the_lab_config():
     env = topology.ansible_env("/state/ssh_config")
     assert env["ANSIBLE_SSH_ARGS"].startswith("-F /state/ssh_config ")
     assert "ControlPersist" in env["ANSIBLE_SSH_ARGS"]
-    # persistent connections of one lab are never reused by another (sockets are named by address only)
+    # a second lab (another LAB_STATE) never reuses this one's connections: same addresses, other sockets
     assert env["ANSIBLE_SSH_CONTROL_PATH_DIR"] == "/state/cp"
 
 

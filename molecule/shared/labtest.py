@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -71,3 +72,49 @@ def addresses_on(host, interface, vip):
     """The address entries (ip -json) of `vip` on `interface` of a testinfra host."""
     out = host.check_output(f'ip -json addr show dev {interface}')
     return [a for link in json.loads(out) for a in link['addr_info'] if a.get('local') == vip]
+
+
+def reachable(host, timeout=10):
+    """True when the host answers over SSH within the timeout (a director that died hard does not)."""
+    try:
+        ssh(host, 'true', timeout=timeout)
+    except (subprocess.SubprocessError, OSError):
+        return False
+    return True
+
+
+# Broadcast an ARP request for an address from an interface and print the MACs that answer, one per line.
+# Raw sockets from the stdlib only, so it runs on any host with python3; bounded to `wait` seconds.
+ARP_WHO_HAS = r'''
+import fcntl, socket, struct, sys, time
+ifname, target, wait = sys.argv[1], sys.argv[2], float(sys.argv[3])
+sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+sock.bind((ifname, 0))
+mac = sock.getsockname()[4]
+own = fcntl.ioctl(socket.socket(), 0x8915, struct.pack('256s', ifname.encode()[:15]))[20:24]
+tip = socket.inet_aton(target)
+request = b'\xff' * 6 + mac + b'\x08\x06' + struct.pack('!HHBBH', 1, 0x0800, 6, 4, 1) + mac + own + b'\0' * 6 + tip
+sock.settimeout(0.1)
+answers, end, sent = set(), time.monotonic() + wait, 0
+while time.monotonic() < end:
+    if sent < 3 and time.monotonic() > end - wait + sent * 0.3:
+        sock.send(request)
+        sent += 1
+    try:
+        frame = sock.recv(64)
+    except socket.timeout:
+        continue
+    if frame[12:14] == b'\x08\x06' and frame[20:22] == b'\0\x02' and frame[28:32] == tip:
+        answers.add(frame[22:28].hex(':'))
+print('\n'.join(sorted(answers)))
+'''
+
+
+def arp_answers(host, interface, address, wait=2.0):
+    """The MAC addresses that answer an ARP request for `address` sent from `host` on `interface`."""
+    out = ssh(host, f"python3 -c {shlex.quote(ARP_WHO_HAS)} {interface} {address} {wait}", timeout=60)
+    return sorted(line for line in out.splitlines() if line)
+
+
+def mac_of(host, interface):
+    return json.loads(ssh(host, f'ip -json link show dev {interface}'))[0]['address']

@@ -1,11 +1,16 @@
 # Copyright: (c) 2025, lvs.ha maintainers
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filters over the lvs.ha site model (lvs_subnet, lvs_services, lvs_vrrp and the directors' host_vars).
+"""Filters over the lvs.ha site model (lvs_subnet, lvs_services, lvs_vrrp, lvs_health_path and host_vars).
 
 - site_check: the list of problems in the model, each naming the variable at fault (empty when it is good).
-- site_services: the services with every real server resolved to an address and defaults filled in.
-- site_vips: the VIPs a given real server must hold on lo.
+- site_address: a host's address on lvs_subnet (lvs_address, else ansible_host on it, else its facts).
+- site_services: the services with every real server resolved to its address and defaults filled in.
+- site_vips / site_ports: the VIPs a real server holds on lo, the ports it serves.
+- site_interface: the interface that holds a host's address (lvs_realserver_interface, else its facts).
+- site_rollout_order: the directors in the order a rollout changes them (BACKUP first, MASTER last).
+
+The rules for single values live in plugin_utils/site_rules.py, shared with the roles' own checks.
 """
 
 from __future__ import annotations
@@ -14,18 +19,28 @@ import ipaddress
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.lvs.ha.plugins.plugin_utils import site_rules as rules
 
 try:
     import netaddr
 except ImportError:
     netaddr = None
 
-PROTOCOLS = ('TCP', 'UDP', 'SCTP')
-SCHEDULERS = ('rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos')
-FORWARDINGS = ('dr', 'nat', 'tunnel')
-CHECK_TYPES = ('tcp', 'http_get', 'none')
-VRRP_STATES = ('MASTER', 'BACKUP')
-AUTH_PASS_MAX = 8  # keepalived keeps the first 8 characters of a PASS authentication
+SUBNET = 'lvs_subnet'
+SERVICES = 'lvs_services'
+VRRP = 'lvs_vrrp'
+HEALTH_PATH = 'lvs_health_path'
+
+SITE_REAL_SERVER = {'host': rules.pattern(rules.NAME), 'port': rules.PORT, 'weight': rules.WEIGHT}
+SITE_SERVICE_EXTRA = {'persistence_netmask': rules.integer(0, 128, 'a prefix length')}
+VRRP_FIELDS = {
+    'name': rules.pattern(rules.NAME),
+    'version': rules.choice(rules.VRRP_VERSIONS),
+    'virtual_router_id': rules.integer(1, 255, 'a VRRP router id (unique on the segment)'),
+    'advert_int': None,  # depends on the version
+    'auth_pass': None,  # a secret, checked without echo
+    'vip_label': None,  # depends on each director's interface
+}
 
 
 def _need_netaddr():
@@ -34,186 +49,224 @@ def _need_netaddr():
                                  "(pip install netaddr)")
 
 
-def _ip(text):
-    """netaddr.IPAddress of text, or None when text is not a plain IPv4/IPv6 address."""
-    if not isinstance(text, str) or '/' in text:
+def _hostvars_of(hostvars, host):
+    # not hostvars.get(): Ansible's HostVars returns an undefined marker, not the default
+    return hostvars[host] if host in hostvars else {}  # noqa: SIM401
+
+
+def _network(subnet):
+    """netaddr.IPNetwork of a subnet written as a network, else None."""
+    if not isinstance(subnet, str):
         return None
     try:
-        return netaddr.IPAddress(text.strip())
+        net = netaddr.IPNetwork(subnet)
     except (netaddr.AddrFormatError, ValueError, TypeError):
         return None
+    return net if str(net.network) == str(net.ip) else None
 
 
-def _int_in(value, low, high):
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+def _in(addr, net):
+    return net is None or netaddr.IPAddress(str(addr)) in net
 
 
-def _host_address(hostvars, host):
-    """The address of an inventory host: its ansible_host, else its name when that is an address."""
-    if host not in hostvars:
-        return None
-    return hostvars[host].get('ansible_host', host)
+def _vips(services):
+    return {str(s.get('vip')) for s in services or [] if isinstance(s, Mapping)}
 
 
-def _check_service(idx, svc, net, subnet_name, hostvars, host_addresses):
-    name = f"lvs_services[{idx}]"
-    errors = []
-    if not isinstance(svc, Mapping):
-        return [f"{name}: must be a mapping with vip, port, real_servers, ..."]
-    vip = _ip(svc.get('vip'))
-    if vip is None:
-        errors.append(f"{name}.vip: {svc.get('vip')!r} is not an IP address (write e.g. 192.168.100.10)")
-    else:
-        if net is not None and vip not in net:
-            errors.append(f"{name}.vip: {vip} is outside {subnet_name} {net}; direct routing needs the VIP on the "
-                          f"directors' L2 subnet")
+def resolve_address(hv: Mapping, host: str, net, vips=()):
+    """(address, None) or (None, message naming the variable to set) for a host's address on lvs_subnet.
+
+    In order: lvs_address; ansible_host when it is an address on lvs_subnet; the one address on lvs_subnet
+    among the host's gathered facts (VIPs left out: a director or real server may hold them too).
+    """
+    where = f"host_vars/{host}"
+    if 'lvs_address' in hv:
+        addr = rules.ip_address(hv['lvs_address'])
+        if addr is None:
+            return None, f"{host}: lvs_address {rules.show(hv['lvs_address'])} is not an IP address written plainly"
+        if not _in(addr, net):
+            return None, f"{host}: lvs_address {addr} is outside {SUBNET} {net}; set it to the host's address there"
+        return str(addr), None
+    target = hv.get('ansible_host', host)
+    addr = rules.ip_address(target)
+    if addr is not None and _in(addr, net):
+        return str(addr), None
+    facts = hv.get('ansible_facts') or {}
+    known = list(facts.get('all_ipv4_addresses') or []) + list(facts.get('all_ipv6_addresses') or [])
+    found = sorted({a for a in known if rules.ip_address(a) is not None and net is not None and _in(a, net)
+                    and a not in vips})
+    if len(found) == 1:
+        return found[0], None
+    if len(found) > 1:
+        return None, (f"{host}: has several addresses on {SUBNET} {net} ({', '.join(found)}); set lvs_address in "
+                      f"{where} to the one the directors reach it at")
+    seen = (f"none of its addresses ({', '.join(known)}) is on {SUBNET} {net}" if known
+            else "no facts were gathered from it")
+    return None, (f"{host}: no address on {SUBNET} {net}: ansible_host {rules.show(target)} is not an address "
+                  f"there and {seen}; set lvs_address in {where}")
+
+
+def site_address(hostvars, host, subnet=None):
+    """A host's address on lvs_subnet, or None when it cannot be told (site_check says why)."""
+    _need_netaddr()
+    hv = _hostvars_of(hostvars, host)
+    net = _network(subnet if subnet is not None else hv.get(SUBNET))
+    return resolve_address(hv, host, net, _vips(hv.get(SERVICES)))[0]
+
+
+def _check_service(chk, idx, svc, net, hostvars, host_addresses):
+    name = f"{SERVICES}[{idx}]"
+    if not rules.check_service(chk, name, svc, SITE_SERVICE_EXTRA, SITE_REAL_SERVER, real_required=('host',)):
+        return
+    vip = rules.ip_address(svc.get('vip'))
+    if vip is not None:
+        if net is not None and not _in(vip, net):
+            chk.add(f"{name}.vip", f"{vip} is outside {SUBNET} {net}; direct routing needs the VIP on the directors' "
+                                   f"L2 subnet")
         for host, addr in sorted(host_addresses.items()):
-            if _ip(addr) == vip:
-                errors.append(f"{name}.vip: {vip} is the address of inventory host {host}; pick a free address")
-    if not _int_in(svc.get('port'), 1, 65535):
-        errors.append(f"{name}.port: {svc.get('port')!r} is not a port number 1..65535")
-    if str(svc.get('protocol', 'TCP')).upper() not in PROTOCOLS:
-        errors.append(f"{name}.protocol: {svc.get('protocol')!r} is not one of {', '.join(PROTOCOLS)}")
-    if svc.get('scheduler', 'rr') not in SCHEDULERS:
-        errors.append(f"{name}.scheduler: {svc.get('scheduler')!r} is not one of {', '.join(SCHEDULERS)}")
-    if svc.get('forwarding', 'dr') not in FORWARDINGS:
-        errors.append(f"{name}.forwarding: {svc.get('forwarding')!r} is not one of {', '.join(FORWARDINGS)}")
-    if not _int_in(svc.get('persistence_timeout', 0), 0, 2 ** 31 - 1):
-        errors.append(f"{name}.persistence_timeout: {svc.get('persistence_timeout')!r} is not a number of "
-                      f"seconds >= 0 (0: no persistence)")
-    if not _int_in(svc.get('delay_loop', 2), 1, 86400):
-        errors.append(f"{name}.delay_loop: {svc.get('delay_loop')!r} is not a number of seconds >= 1")
-    check = svc.get('check', {'type': 'tcp'})
-    if not isinstance(check, Mapping) or check.get('type', 'tcp') not in CHECK_TYPES:
-        errors.append(f"{name}.check.type: must be one of {', '.join(CHECK_TYPES)}")
-    if 'quorum' in svc and not _int_in(svc['quorum'], 1, 2 ** 31 - 1):
-        errors.append(f"{name}.quorum: {svc['quorum']!r} is not a number >= 1")
-    if 'sorry_server' in svc and _ip(svc['sorry_server']) is None:
-        errors.append(f"{name}.sorry_server: {svc['sorry_server']!r} is not an IP address")
-    reals = svc.get('real_servers')
-    if not isinstance(reals, list) or not reals:
-        errors.append(f"{name}.real_servers: must be a non-empty list of {{host: INVENTORY_HOST, weight: N}}")
-        return errors
+            if addr == str(vip):
+                chk.add(f"{name}.vip", f"{vip} is the address of inventory host {host}; pick a free address")
+    netmask = svc.get('persistence_netmask')
+    if vip is not None and rules.is_int(netmask) and netmask > vip.max_prefixlen:
+        chk.add(f"{name}.persistence_netmask", f"{netmask} is longer than an IPv{vip.version} address")
     seen = set()
-    for ridx, real in enumerate(reals):
-        rname = f"{name}.real_servers[{ridx}]"
+    for ridx, real in enumerate(svc.get('real_servers') or []):
         host = real.get('host') if isinstance(real, Mapping) else None
-        if not isinstance(host, str) or not host:
-            errors.append(f"{rname}.host: missing; name the real server by its inventory host")
+        if not rules.NAME.matches(host):
             continue
+        rname = f"{name}.real_servers[{ridx}].host"
         if host in seen:
-            errors.append(f"{rname}.host: {host} is listed twice in this service")
+            chk.add(rname, f"{host} is listed twice in this service")
         seen.add(host)
         if host not in hostvars:
-            errors.append(f"{rname}.host: {host} is not in the inventory; add it (with ansible_host) or fix the name")
-        else:
-            addr = _ip(_host_address(hostvars, host))
-            if addr is None:
-                errors.append(f"{rname}.host: {host} has no IP address as ansible_host "
-                              f"({_host_address(hostvars, host)!r}); set ansible_host to its address")
-            elif net is not None and addr not in net:
-                errors.append(f"{rname}.host: {host} ({addr}) is outside {subnet_name} {net}; direct routing needs "
-                              f"real servers on the directors' L2 subnet")
-        if not _int_in(real.get('weight', 1), 0, 65535):
-            errors.append(f"{rname}.weight: {real.get('weight')!r} is not a weight 0..65535")
-        if 'port' in real and not _int_in(real['port'], 1, 65535):
-            errors.append(f"{rname}.port: {real['port']!r} is not a port number 1..65535")
-    return errors
+            chk.add(rname, f"{host} is not in the inventory; add it or fix the name")
+        elif host in host_addresses and host_addresses[host] is None:
+            chk.add(rname, f"{host} has no address on {SUBNET}; see the message for {host}")
+        elif vip is not None and host in host_addresses and svc.get('forwarding', 'dr') != 'tunnel' \
+                and rules.ip_address(host_addresses[host]).version != vip.version:
+            chk.add(rname, f"{host} ({host_addresses[host]}) is not IPv{vip.version} like the VIP {vip}")
 
 
-def _check_vrrp(vrrp, vrrp_name, hostvars, directors, net, subnet_name):
-    errors = []
-    if not isinstance(vrrp, Mapping):
-        return [f"{vrrp_name}: must be a mapping with virtual_router_id, advert_int, auth_pass"]
-    if not _int_in(vrrp.get('virtual_router_id'), 1, 255):
-        errors.append(f"{vrrp_name}.virtual_router_id: {vrrp.get('virtual_router_id')!r} is not in 1..255 "
-                      f"(pick one no other VRRP router on the segment uses)")
-    advert = vrrp.get('advert_int', 1)
-    if isinstance(advert, bool) or not isinstance(advert, (int, float)) or advert <= 0:
-        errors.append(f"{vrrp_name}.advert_int: {advert!r} is not a positive number of seconds")
-    auth = vrrp.get('auth_pass')
-    if auth is not None and (not isinstance(auth, str) or not 1 <= len(auth) <= AUTH_PASS_MAX):
-        # Never echo the password itself.
-        errors.append(f"{vrrp_name}.auth_pass: must be a string of 1 to {AUTH_PASS_MAX} characters")
+def _check_vrrp(chk, vrrp, hostvars, directors, net):
+    if not chk.fields(VRRP, vrrp, VRRP_FIELDS, required=('virtual_router_id',)):
+        vrrp = {}
+    version = vrrp.get('version', 2)
+    rules.check_advert_int(chk, f"{VRRP}.advert_int", vrrp.get('advert_int', 1), version)
+    rules.check_vrrp_auth(chk, f"{VRRP}.version", version, f"{VRRP}.auth_pass", vrrp.get('auth_pass'))
     states = {}
+    interfaces = {}
     for host in directors:
-        # not hostvars.get(): Ansible's HostVars returns an undefined marker, not the default
-        hv = hostvars[host] if host in hostvars else {}  # noqa: SIM401
-        state = hv.get('lvs_vrrp_state')
-        prio = hv.get('lvs_vrrp_priority')
-        if state not in VRRP_STATES:
-            errors.append(f"{host}: lvs_vrrp_state {state!r} is not MASTER or BACKUP (set it in host_vars/{host})")
-        if not _int_in(prio, 1, 255):
-            errors.append(f"{host}: lvs_vrrp_priority {prio!r} is not in 1..255 (set it in host_vars/{host})")
+        hv = _hostvars_of(hostvars, host)
+        state, prio = hv.get('lvs_vrrp_state'), hv.get('lvs_vrrp_priority')
+        interface = hv.get('lvs_director_interface', 'ens33')
+        if state not in rules.VRRP_STATES:
+            chk.add(host, f"lvs_vrrp_state {rules.show(state)} is not MASTER or BACKUP (set it in host_vars/{host})")
+        if not rules.is_int(prio) or not 1 <= prio <= 255:
+            chk.add(host, f"lvs_vrrp_priority {rules.show(prio)} is not in 1..255 (set it in host_vars/{host})")
         else:
             states[host] = (state, prio)
-        addr = _ip(_host_address(hostvars, host)) if host in hostvars else None
-        if addr is not None and net is not None and addr not in net:
-            errors.append(f"{host}: ansible_host {addr} is outside {subnet_name} {net}")
+        if chk.value(f"{host}: lvs_director_interface", interface, rules.pattern(rules.INTERFACE)):
+            interfaces.setdefault(str(interface), []).append(host)
+    if 'vip_label' in vrrp:
+        # One label for every director: it must suit each interface (leave it out and each director labels
+        # the VIPs <its interface>:0).
+        for interface, hosts in sorted(interfaces.items()):
+            rules.check_label(chk, f"{VRRP}.vip_label", vrrp['vip_label'], interface,
+                              f" ({', '.join(hosts)} use {interface}; or leave vip_label out)")
     if not directors:
-        errors.append("directors: no director hosts were given to the site check")
+        chk.add('directors', "no director hosts were given to the site check")
     masters = [h for h, (s, _p) in states.items() if s == 'MASTER']
     prios = [p for _s, p in states.values()]
     if len(states) == len(directors) and len(masters) != 1 and len(set(prios)) != len(prios):
-        errors.append(f"lvs_vrrp_state/lvs_vrrp_priority: {len(masters)} MASTER and equal priorities among "
-                      f"{', '.join(directors)}; make exactly one MASTER or give every director its own priority")
+        chk.add('lvs_vrrp_state/lvs_vrrp_priority', f"{len(masters)} MASTER and equal priorities among "
+                f"{', '.join(directors)}; make exactly one MASTER or give every director its own priority")
     if len(masters) == 1:
-        top = max(prios) if prios else 0
         mprio = states[masters[0]][1]
         if any(p >= mprio for h, (_s, p) in states.items() if h != masters[0]):
-            errors.append(f"{masters[0]}: lvs_vrrp_priority {mprio} is the MASTER's but not the highest ({top}); "
-                          f"give the MASTER a priority above every BACKUP")
-    return errors
+            chk.add(masters[0], f"lvs_vrrp_priority {mprio} is the MASTER's but not the highest ({max(prios)}); "
+                                f"give the MASTER a priority above every BACKUP")
 
 
 def site_check(model, hostvars, directors):
     """Problems in the site model, as messages naming the variable; empty when the model is sound.
 
-    model: {'lvs_subnet': ..., 'lvs_services': [...], 'lvs_vrrp': {...}} (the keys name the variables);
-    hostvars: Ansible's hostvars; directors: the inventory names of the directors.
+    model: {'lvs_subnet': ..., 'lvs_services': [...], 'lvs_vrrp': {...}, 'lvs_health_path': ...} (the keys name
+    the variables; a missing lvs_health_path is not checked); hostvars: Ansible's hostvars; directors: the
+    inventory names of the directors.
     """
     _need_netaddr()
     if not isinstance(model, Mapping):
         raise AnsibleFilterError("site_check: expects a mapping of the site model variables")
-    errors = []
-    subnet_name, services_name, vrrp_name = 'lvs_subnet', 'lvs_services', 'lvs_vrrp'
-    net = None
-    try:
-        net = netaddr.IPNetwork(str(model.get(subnet_name)))
-        if str(net.network) != str(net.ip):
-            errors.append(f"{subnet_name}: {model.get(subnet_name)} has host bits set; write {net.cidr}")
-            net = net.cidr
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        errors.append(f"{subnet_name}: {model.get(subnet_name)!r} is not a network such as 192.168.100.0/24")
+    chk = rules.Checker()
+    subnet = model.get(SUBNET)
+    net = _network(subnet)
+    if net is None:
+        try:
+            cidr = netaddr.IPNetwork(str(subnet)).cidr if isinstance(subnet, str) else None
+        except (netaddr.AddrFormatError, ValueError, TypeError):
+            cidr = None
+        chk.add(SUBNET, f"{rules.show(subnet)} has host bits set; write {cidr}" if cidr is not None
+                else f"{rules.show(subnet)} is not a network such as 192.168.100.0/24")
+        net = cidr
     directors = list(directors or [])
-    host_addresses = {h: _host_address(hostvars, h) for h in hostvars}
-    services = model.get(services_name)
+    services = model.get(SERVICES)
     if not isinstance(services, list) or not services:
-        errors.append(f"{services_name}: must be a non-empty list of virtual services")
+        chk.add(SERVICES, "must be a non-empty list of virtual services")
         services = []
+    vips = _vips(services)
+    real_hosts = sorted({r.get('host') for s in services if isinstance(s, Mapping)
+                         for r in (s.get('real_servers') or []) if isinstance(r, Mapping)
+                         and rules.NAME.matches(r.get('host')) and r.get('host') in hostvars})
+    host_addresses = {}
+    for host in sorted(set(directors) | set(real_hosts)):
+        addr, problem = resolve_address(_hostvars_of(hostvars, host), host, net, vips)
+        host_addresses[host] = addr
+        if problem:
+            chk.errors.append(problem)
+    for host in hostvars:
+        if host not in host_addresses:
+            addr = rules.ip_address(_hostvars_of(hostvars, host).get('ansible_host', host))
+            if addr is not None:
+                host_addresses[host] = str(addr)
     keys = {}
     for idx, svc in enumerate(services):
-        errors.extend(_check_service(idx, svc, net, subnet_name, hostvars, host_addresses))
+        _check_service(chk, idx, svc, net, hostvars, host_addresses)
         if isinstance(svc, Mapping):
             key = (str(svc.get('protocol', 'TCP')).upper(), str(svc.get('vip')), svc.get('port'))
             if key in keys:
-                errors.append(f"{services_name}[{idx}]: same protocol, vip and port as {services_name}[{keys[key]}]")
+                chk.add(f"{SERVICES}[{idx}]", f"same protocol, vip and port as {SERVICES}[{keys[key]}]")
             keys.setdefault(key, idx)
-    errors.extend(_check_vrrp(model.get(vrrp_name), vrrp_name, hostvars, directors, net, subnet_name))
-    return errors
+    if HEALTH_PATH in model:
+        chk.value(HEALTH_PATH, model[HEALTH_PATH], rules.pattern(rules.URL_PATH))
+    for host in real_hosts:
+        hv = _hostvars_of(hostvars, host)
+        if 'lvs_page_text' in hv:
+            chk.value(f"{host}: lvs_page_text", hv['lvs_page_text'], rules.pattern(rules.PAGE_TEXT))
+        if 'lvs_realserver_interface' in hv:
+            chk.value(f"{host}: lvs_realserver_interface", hv['lvs_realserver_interface'],
+                      rules.pattern(rules.INTERFACE))
+    _check_vrrp(chk, model.get(VRRP), hostvars, directors, net)
+    return chk.errors
 
 
-def site_services(services, hostvars):
-    """The services with defaults filled in and each real server given its address (from the inventory)."""
+def site_services(services, hostvars, subnet=None):
+    """The services with defaults filled in and each real server given its address on lvs_subnet."""
+    _need_netaddr()
     out = []
+    vips = _vips(services)
     for svc in services or []:
         port = svc['port']
         reals = []
         for real in svc.get('real_servers', []):
-            address = real.get('address') or _host_address(hostvars, real['host'])
+            host = real['host']
+            if host not in hostvars:
+                raise AnsibleFilterError(f"site_services: real server {host!r} is not in the inventory")
+            hv = _hostvars_of(hostvars, host)
+            address, problem = resolve_address(hv, host, _network(subnet if subnet is not None else hv.get(SUBNET)),
+                                               vips)
             if address is None:
-                raise AnsibleFilterError(f"site_services: real server {real['host']!r} is not in the inventory")
-            reals.append({'host': real['host'], 'address': str(address), 'port': real.get('port', port),
+                raise AnsibleFilterError(f"site_services: {problem}")
+            reals.append({'host': host, 'address': address, 'port': real.get('port', port),
                           'weight': real.get('weight', 1)})
         shaped = {
             'name': svc.get('name', f"{svc['vip']}:{port}"),
@@ -238,11 +291,45 @@ def site_services(services, hostvars):
     return out
 
 
+def _serves(svc, host):
+    return any(real.get('host') == host for real in svc.get('real_servers', []))
+
+
 def site_vips(services, host):
     """Sorted unique VIPs of the services that list `host` among their real servers."""
-    vips = {str(svc['vip']) for svc in services or []
-            if any(real.get('host') == host for real in svc.get('real_servers', []))}
+    vips = {str(svc['vip']) for svc in services or [] if _serves(svc, host)}
     return sorted(vips, key=lambda v: ipaddress.ip_address(v).packed.rjust(16, b'\0'))
+
+
+def site_ports(services, host):
+    """Sorted unique ports `host` must serve: each service's port (or the real server's own, for NAT)."""
+    ports = {real.get('port', svc['port']) for svc in services or []
+             for real in svc.get('real_servers', []) if real.get('host') == host}
+    return sorted(ports)
+
+
+def site_interface(hostvars, host, address):
+    """The interface that holds `address` on a host: lvs_realserver_interface when set, else from its facts."""
+    hv = _hostvars_of(hostvars, host)
+    if 'lvs_realserver_interface' in hv:
+        return hv['lvs_realserver_interface']
+    facts = hv.get('ansible_facts') or {}
+    for name in facts.get('interfaces') or []:
+        entry = facts.get(str(name).replace('-', '_')) or {}
+        ipv4 = [entry.get('ipv4') or {}] + list(entry.get('ipv4_secondaries') or [])
+        ipv6 = list(entry.get('ipv6') or [])
+        if name != 'lo' and any(a.get('address') == address for a in ipv4 + ipv6):
+            return entry.get('device', name)
+    raise AnsibleFilterError(f"site_interface: {host} has no interface with {address} in its facts; set "
+                             f"lvs_realserver_interface in host_vars/{host}")
+
+
+def site_rollout_order(directors, hostvars):
+    """Directors in rollout order: BACKUPs by rising priority, then the MASTER (the VIP moves at most once)."""
+    def key(host):
+        hv = _hostvars_of(hostvars, host)
+        return (hv.get('lvs_vrrp_state') == 'MASTER', hv.get('lvs_vrrp_priority', 0), host)
+    return sorted(directors or [], key=key)
 
 
 class FilterModule:
@@ -251,6 +338,10 @@ class FilterModule:
     def filters(self):
         return {
             'site_check': site_check,
+            'site_address': site_address,
             'site_services': site_services,
             'site_vips': site_vips,
+            'site_ports': site_ports,
+            'site_interface': site_interface,
+            'site_rollout_order': site_rollout_order,
         }

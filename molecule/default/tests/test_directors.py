@@ -4,16 +4,20 @@ real servers."""
 
 from __future__ import annotations
 
-from labtest import addresses_on
+from labtest import addresses_on, reachable
 
 
 def test_exactly_one_director_holds_the_vip(holders):
     assert len(holders) == 1, holders
 
 
-def test_master_holds_the_vip_with_its_label(lab, site, holders):
-    """The MASTER from host_vars holds the VIP unless it is unreachable (after a hard failure)."""
-    expected = site.master if site.master in holders or not holders else holders[0]
+def test_the_elected_director_holds_the_vip_with_its_label(lab, site, holders):
+    """While the MASTER of host_vars is up it holds the VIP; a BACKUP holding it then is a failure. After a
+    hard failure (the MASTER unreachable) the BACKUP with the highest priority holds it."""
+    alive = [h for h in site.group('directors') if h in holders or reachable(h)]
+    expected = max(alive, key=lambda h: (site.host_vars(h)['lvs_vrrp_state'] == 'MASTER',
+                                         site.host_vars(h)['lvs_vrrp_priority']))
+    assert holders == [expected], f'{holders} hold the VIP; {expected} should (directors up: {alive})'
     addrs = addresses_on(lab(expected), site.interface, site.vip)
     assert addrs and addrs[0]['label'] == site.vip_label, addrs
 
