@@ -7,13 +7,14 @@ LAB := $(PY) -m lab
 HOST ?= dr1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-down lab-bench \
+.PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-reboot lab-down lab-bench \
         test unit sanity integration integration-netns integration-ipvs smoke molecule lint clean
 
 help:
 	@echo "make lab        bring the virtual lab up, run the site against it, show pages and a failover"
 	@echo "make test       unit, sanity, integration, lab and molecule tests (boots and tears down the lab)"
-	@echo "make lab-up | lab-status | lab-shell HOST=dr1 | lab-down | lab-bench | molecule"
+	@echo "make lab-up | lab-status | lab-shell HOST=dr1 | lab-reboot HOST=web1 | lab-down | lab-bench | molecule"
+	@echo "LAB_ROOTS=debian LAB_RELEASE=trixie|bookworm make lab-up   hosts on minimal Debian roots of their own"
 	@echo "make verify-site | failover     (against a running lab with the site)"
 
 $(VENV)/.stamp: requirements-dev.txt
@@ -36,6 +37,9 @@ lab-status: venv
 
 lab-shell: venv
 	$(LAB) shell $(HOST)
+
+lab-reboot: venv
+	$(LAB) reboot $(HOST)
 
 lab-down: venv
 	$(LAB) down
@@ -77,8 +81,11 @@ integration-netns: venv
 integration-ipvs: lab-setup
 	$(PY) tests/integration/run_ipvs.py
 
+# Twice: hosts on this machine's tree (today's default), then on the lab's own Debian roots (the fresh-host
+# tests in tests/lab/test_fresh.py run only then). Each run boots its own lab unless one of its kind is up.
 smoke: lab-setup
-	$(PY) -m pytest -q tests/lab
+	LAB_ROOTS=shared $(PY) -m pytest -q tests/lab
+	LAB_ROOTS=debian $(PY) -m pytest -q tests/lab
 
 # Every scenario in molecule/ over one lab boot (shared_state): check mode, converge, idempotence, verify,
 # the failover drill, verify again. Always from fresh hosts and a clean molecule state; the lab is stopped

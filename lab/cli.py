@@ -12,10 +12,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lab import install, paths, topology, vm
+from lab import install, paths, roots, topology, vm
 from lab.log import phase, say
 
 UP_TIMEOUT = 300
+REBOOT_TIMEOUT = 180
 
 
 def ssh_argv(h: topology.Host, *command: str, timeout: int = 10) -> list[str]:
@@ -84,7 +85,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         say("the lab is already running")
         return cmd_status(args)
     accel = vm.choose_accel(image)
-    with phase(f"boot ({accel.upper()}, kernel {image.name.removeprefix('vmlinuz-')})"):
+    mode = roots.mode()
+    hosts = f"Debian {roots.release()} roots" if mode == "debian" else "this machine's tree"
+    with phase(f"boot ({accel.upper()}, kernel {image.name.removeprefix('vmlinuz-')}, hosts on {hosts})"):
         launched = time.monotonic()
         st = follow_boot(vm.start(image, accel), launched)
         if st.get("state") != "ready":
@@ -113,30 +116,73 @@ def cmd_shell(args: argparse.Namespace) -> int:
     os.execvp("ssh", ssh_argv(topology.host(args.host)))
 
 
-def cmd_link(args: argparse.Namespace) -> int:
-    """Pull or plug a host's cable: its ens33 goes down or up, done by the guest outside the host. Prints the
-    time it happened on the hosts' clock."""
+def guest_request(job: dict, timeout: float = 30) -> dict:
+    """Hand a request to the guest (through the shared folder) and return its answer."""
     if vm.running_pid() is None:
         raise SystemExit("no lab running")
     request = paths.CONTROL / f"{uuid.uuid4().hex}.json"
     tmp = request.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"host": args.host, "state": args.state}))
+    tmp.write_text(json.dumps(job))
     tmp.rename(request)
     done = request.with_suffix(".done")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + timeout
     while not done.exists():
         if time.monotonic() > deadline:
             request.unlink(missing_ok=True)
-            raise SystemExit("the guest did not answer the cable request within 30 s")
+            raise SystemExit(f"the guest did not answer the request within {timeout:.0f} s")
         time.sleep(0.05)
     answer = json.loads(done.read_text())
     done.unlink()
+    return answer
+
+
+def cmd_link(args: argparse.Namespace) -> int:
+    """Pull or plug a host's cable: its ens33 goes down or up, done by the guest outside the host. Prints the
+    time it happened on the hosts' clock."""
+    answer = guest_request({"action": "link", "host": args.host, "state": args.state})
     if answer["rc"] != 0:
         say(f"link {args.host} {args.state} failed: {answer['error']}")
         return 1
     say(f"{args.host}: {topology.INTERFACE} {args.state}")
     print(f"{answer['t']:.3f}")  # when, on the hosts' clock (CLOCK_BOOTTIME, /proc/uptime in a host)
     return 0
+
+
+def boot_id(h: topology.Host) -> str | None:
+    """The host's boot id (systemd-nspawn gives every start of a container a new one), None if unreachable."""
+    try:
+        result = subprocess.run(ssh_argv(h, "cat", "/proc/sys/kernel/random/boot_id", timeout=5),
+                                capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        return None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
+def cmd_reboot(args: argparse.Namespace) -> int:
+    """Reboot a host (its systemd is asked to, from outside) and wait until it answers SSH with a new boot id."""
+    h = topology.host(args.host)
+    before = boot_id(h)
+    started = time.monotonic()
+    answer = guest_request({"action": "reboot", "host": h.name})
+    if answer["rc"] != 0:
+        say(f"reboot {h.name} failed: {answer['error']}")
+        return 1
+    say(f"{h.name}: rebooting (boot id {before or 'unknown'})")
+    if args.no_wait:
+        return 0
+    deadline = started + REBOOT_TIMEOUT
+    while time.monotonic() < deadline:
+        now = boot_id(h)
+        if now and now != before:
+            say(f"{h.name}: back with boot id {now}, SSH answering {time.monotonic() - started:.1f} s after the request")
+            state = system_state(h, wait=True)
+            say(f"{h.name}: {state} {time.monotonic() - started:.1f} s after the request")
+            return 0 if state == "running" else 1
+        time.sleep(1)
+    say(f"{h.name} did not answer SSH with a new boot id within {REBOOT_TIMEOUT} s")
+    return 1
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -218,6 +264,10 @@ def parser() -> argparse.ArgumentParser:
     link.add_argument("host", choices=[h.name for h in topology.HOSTS])
     link.add_argument("state", choices=["up", "down"])
     link.set_defaults(func=cmd_link)
+    reboot = sub.add_parser("reboot", help="reboot a host (runtime state goes, its disk stays) and wait for it")
+    reboot.add_argument("host", choices=[h.name for h in topology.HOSTS])
+    reboot.add_argument("--no-wait", action="store_true", help="return once the host is asked to reboot")
+    reboot.set_defaults(func=cmd_reboot)
     run = sub.add_parser("run", help="run one command in a throw-away guest with the lab kernel")
     run.add_argument("--memory", default="1G")
     run.add_argument("--rwdir", action="append", default=[])

@@ -1,9 +1,11 @@
 """Runs inside the guest kernel (as its --exec command): builds the lab network and boots the hosts.
 
 Each lab host is a systemd-nspawn container with systemd as PID 1, its own network namespace (link
-``ens33`` on the lab bridge) and its own writable layer over the shared root tree. Progress goes to
-``status.json`` in the folder shared with the machine that runs the lab; ``stop`` there ends the lab, and
-``ctl/<id>.json`` requests pull or plug a host's cable (its ``ens33`` down or up) from outside the host.
+``ens33`` on the lab bridge) and its own writable layer over a read-only root tree: this machine's own
+(LAB_ROOTS=shared) or a minimal Debian system built for the lab (LAB_ROOTS=debian, see roots.py). Progress
+goes to ``status.json`` in the folder shared with the machine that runs the lab; ``stop`` there ends the lab,
+and ``ctl/<id>.json`` requests pull or plug a host's cable (its ``ens33`` down or up) from outside the host,
+or reboot it. A container that exits with systemd-nspawn's reboot status is started again on its kept layer.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from lab import paths, topology
+from lab import paths, roots, topology
 
 RUN = Path("/run/lab")
-LOWER = RUN / "lower"
+LOWER = RUN / "lower"  # the 9p export: this machine's / (shared) or the release's folder (debian)
+# systemd-nspawn's exit status when the container asked for a reboot (systemctl reboot, ctrl-alt-del).
+NSPAWN_REBOOT = 133
 CGROUP = Path("/sys/fs/cgroup")
 # Enablement links in the shared tree that must not start on every host: the roles enable what a host needs.
 KEEP_ENABLED = {"ssh.service"}
@@ -88,24 +93,25 @@ def whiteout(path: Path) -> None:
     os.mknod(path, 0o600 | 0o020000, os.makedev(0, 0))
 
 
-def seed_layer(host: topology.Host, upper: Path) -> None:
-    """The host's identity and access: hostname, machine id, SSH host key, a clean /root."""
+def lower_root(mode: str) -> Path:
+    """The tree the hosts are layered on, inside the 9p export."""
+    return LOWER / "root" if mode == "debian" else LOWER
+
+
+def seed_layer(host: topology.Host, upper: Path, fresh: bool = False) -> None:
+    """The host's identity and access: hostname, machine id, SSH host key, a clean /root. On this machine's
+    tree (not ``fresh``) also hide what that tree enables; a lab root enables nothing it should not."""
     etc = upper / "etc"
     (etc / "ssh/sshd_config.d").mkdir(parents=True)
     (etc / "systemd/system").mkdir(parents=True)
     (etc / "hostname").write_text(f"{host.name}\n")
     (etc / "hosts").write_text(topology.etc_hosts())
     (etc / "machine-id").write_text(secrets.token_hex(16) + "\n")
-    (etc / "fstab").write_text("# lvs.ha lab host: no file systems to mount\n")
     key = paths.host_key(host.name)
     for suffix, mode in (("", 0o600), (".pub", 0o644)):
         target = etc / f"ssh/ssh_host_ed25519_key{suffix}"
         target.write_bytes(Path(f"{key}{suffix}").read_bytes())
         target.chmod(mode)
-    for other in ("rsa", "ecdsa"):
-        for suffix in ("", ".pub"):
-            if (LOWER / f"etc/ssh/ssh_host_{other}_key{suffix}").exists():
-                whiteout(etc / f"ssh/ssh_host_{other}_key{suffix}")
     (etc / "ssh/sshd_config.d/lvs-lab.conf").write_text(
         "# lvs.ha lab host\n"
         "HostKey /etc/ssh/ssh_host_ed25519_key\n"
@@ -113,6 +119,19 @@ def seed_layer(host: topology.Host, upper: Path) -> None:
         "PasswordAuthentication no\n"
         "UseDNS no\n"
     )
+    root = upper / "root"
+    (root / ".ssh").mkdir(parents=True, mode=0o700)
+    authorized = root / ".ssh/authorized_keys"
+    authorized.write_text(paths.USER_KEY.with_suffix(".pub").read_text())
+    authorized.chmod(0o600)
+    if fresh:
+        return
+    os.setxattr(root, "trusted.overlay.opaque", b"y")  # the shared tree's /root stays hidden
+    (etc / "fstab").write_text("# lvs.ha lab host: no file systems to mount\n")
+    for other in ("rsa", "ecdsa"):
+        for suffix in ("", ".pub"):
+            if (LOWER / f"etc/ssh/ssh_host_{other}_key{suffix}").exists():
+                whiteout(etc / f"ssh/ssh_host_{other}_key{suffix}")
     for wants in (LOWER / "etc/systemd/system").glob("*.wants"):
         for link in wants.iterdir():
             if link.name not in KEEP_ENABLED:
@@ -125,15 +144,9 @@ def seed_layer(host: topology.Host, upper: Path) -> None:
         (upper / link.parent.relative_to(LOWER) / f"K01{script}").symlink_to(f"../init.d/{script}")
     for unit in MASKED:
         (etc / "systemd/system" / unit).symlink_to("/dev/null")
-    root = upper / "root"
-    (root / ".ssh").mkdir(parents=True, mode=0o700)
-    os.setxattr(root, "trusted.overlay.opaque", b"y")  # the shared tree's /root stays hidden
-    authorized = root / ".ssh/authorized_keys"
-    authorized.write_text(paths.USER_KEY.with_suffix(".pub").read_text())
-    authorized.chmod(0o600)
 
 
-def prepare_root(host: topology.Host) -> Path:
+def prepare_root(host: topology.Host, mode: str) -> Path:
     base = RUN / "hosts" / host.name
     base.mkdir(parents=True)
     # The layer cannot sit on an overlay (the guest's /run is tmpfs, but be explicit): a tmpfs each.
@@ -141,16 +154,17 @@ def prepare_root(host: topology.Host) -> Path:
     upper, work, merged = base / "upper", base / "work", base / "root"
     for d in (upper, work, merged):
         d.mkdir()
-    seed_layer(host, upper)
+    seed_layer(host, upper, fresh=mode == "debian")
     sh("mount", "-t", "overlay", f"lab-{host.name}", "-o",
-       f"lowerdir={LOWER},upperdir={upper},workdir={work}", str(merged))
+       f"lowerdir={lower_root(mode)},upperdir={upper},workdir={work}", str(merged))
     return merged
 
 
 def prepare_network(host: topology.Host) -> None:
     ns = host.name
     sh("ip", "netns", "add", ns)
-    sh("ip", "link", "add", host.veth, "type", "veth", "peer", "name", topology.INTERFACE, "netns", ns)
+    sh("ip", "link", "add", host.veth, "type", "veth", "peer", "name", topology.INTERFACE, "address", host.mac,
+       "netns", ns)
     sh("ip", "link", "set", host.veth, "master", topology.BRIDGE, "up")
     inside = ("ip", "-n", ns)
     sh(*inside, "link", "set", "lo", "up")
@@ -159,24 +173,84 @@ def prepare_network(host: topology.Host) -> None:
     sh(*inside, "route", "add", "default", "via", str(topology.GATEWAY))
 
 
-def start_host(host: topology.Host, root: Path, log_dir: Path) -> subprocess.Popen:
-    cgroup = CGROUP / f"lab-{host.name}"
-    cgroup.mkdir(exist_ok=True)
-    release = os.uname().release
+def remove_network(host: topology.Host) -> None:
+    """The host's namespace and link go, and with them its addresses, routes, sysctls and IPVS table. The
+    link first: deleting it is synchronous, the namespace's own clean-up is not."""
+    subprocess.run(["ip", "link", "del", host.veth], capture_output=True, check=False)
+    subprocess.run(["ip", "netns", "del", host.name], capture_output=True, check=False)
+
+
+def set_cable(host: topology.Host, state: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", "-n", host.name, "link", "set", topology.INTERFACE, state],
+                          capture_output=True, text=True, check=False)
+
+
+def nspawn_argv(host: topology.Host, root: Path, mode: str, kernel_release: str) -> list[str]:
     argv = [
         "systemd-nspawn", "--quiet", "--boot",
         f"--directory={root}", f"--machine={host.name}", f"--hostname={host.name}",
         f"--network-namespace-path=/run/netns/{host.name}",
         "--register=no", "--keep-unit", "--link-journal=no", "--console=read-only",
-        "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_MODULE",
-        f"--bind-ro=/lib/modules/{release}",
     ]
+    caps = topology.capabilities(host)
+    if caps:
+        argv.append(f"--capability={','.join(caps)}")
+    if "CAP_NET_ADMIN" not in caps:  # nspawn may keep it for a container with its own network
+        argv.append("--drop-capability=CAP_NET_ADMIN")
+    if topology.loads_modules(host):
+        argv.append(f"--bind-ro=/lib/modules/{kernel_release}")
+    if mode == "debian":
+        argv.append(f"--bind-ro={LOWER / 'repo'}:{roots.REPO_MOUNT}")
+    return argv
+
+
+def reset_cgroup(cgroup: Path) -> None:
+    """Empty what a container that ended left in its cgroup (its systemd's sub-groups and the controllers it
+    enabled for them), so that the next one can be started inside it."""
+    if not cgroup.exists():
+        cgroup.mkdir()
+        return
+    for sub in sorted((d for d in cgroup.rglob("*") if d.is_dir()), key=lambda d: len(d.parts), reverse=True):
+        try:
+            sub.rmdir()
+        except OSError:
+            pass
+    enabled = (cgroup / "cgroup.subtree_control").read_text().split()
+    if enabled:
+        try:
+            (cgroup / "cgroup.subtree_control").write_text(" ".join(f"-{c}" for c in enabled))
+        except OSError:
+            pass
+
+
+def start_host(host: topology.Host, root: Path, log_dir: Path, mode: str) -> subprocess.Popen:
+    cgroup = CGROUP / f"lab-{host.name}"
+    reset_cgroup(cgroup)
+    argv = nspawn_argv(host, root, mode, os.uname().release)
     env = dict(os.environ, SYSTEMD_NSPAWN_API_VFS_WRITABLE="network")
     # Each container in a cgroup of its own (freezing it is how a test can crash a host).
     enter_cgroup = f'echo $$ > {cgroup / "cgroup.procs"} && exec "$@"'
-    log = open(log_dir / f"{host.name}.console", "wb")  # noqa: SIM115 - the container keeps it
+    log = open(log_dir / f"{host.name}.console", "ab")  # noqa: SIM115 - the container keeps it
     return subprocess.Popen(["sh", "-c", enter_cgroup, "nspawn", *argv], env=env, stdin=subprocess.DEVNULL,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def container_init(host: topology.Host) -> int | None:
+    """The guest's PID of the host's systemd (PID 1 in its own PID namespace), if it runs."""
+    prefix = f"0::/lab-{host.name}/"
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if not (proc / "cgroup").read_text().startswith(prefix):
+                continue
+            nspid = next(line for line in (proc / "status").read_text().splitlines() if line.startswith("NSpid:"))
+        except (OSError, StopIteration):
+            continue
+        fields = nspid.split()[1:]
+        if len(fields) > 1 and fields[-1] == "1":
+            return int(proc.name)
+    return None
 
 
 def wait_for_ssh(hosts: tuple[topology.Host, ...], status: Status, timeout: float) -> bool:
@@ -197,19 +271,83 @@ def wait_for_ssh(hosts: tuple[topology.Host, ...], status: Status, timeout: floa
     return not pending
 
 
-def serve_control(ctl: Path) -> None:
-    """Answer the cable requests (`python -m lab link HOST up|down`): <id>.json in, <id>.done out."""
+class Lab:
+    """The running hosts: starts them, restarts one that rebooted, answers cable and reboot requests."""
+
+    def __init__(self, mode: str, status: Status) -> None:
+        self.mode = mode
+        self.status = status
+        self.roots: dict[str, Path] = {}
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.cables = {h.name: "up" for h in topology.HOSTS}
+        self.boots = {h.name: 0 for h in topology.HOSTS}
+
+    def start(self, h: topology.Host) -> None:
+        self.procs[h.name] = start_host(h, self.roots[h.name], paths.SHARED, self.mode)
+        self.boots[h.name] += 1
+
+    def restart(self, h: topology.Host) -> None:
+        """Boot the host again on its kept layer, in a fresh network namespace with the same cable."""
+        remove_network(h)
+        prepare_network(h)
+        if self.cables[h.name] == "down":
+            set_cable(h, "down")
+        self.start(h)
+        self.status.data.setdefault("reboots", {})[h.name] = self.boots[h.name] - 1
+        self.status.write()
+
+    def reboot(self, h: topology.Host) -> None:
+        """As the reset button would, but clean: the host's systemd is asked to reboot (ctrl-alt-del); its
+        exit status brings it back through watch(). A host that is off is switched on."""
+        if self.procs[h.name].poll() is not None:
+            self.restart(h)
+            return
+        pid = container_init(h)
+        if pid is None:
+            raise RuntimeError(f"{h.name}: its systemd is not running")
+        os.kill(pid, signal.SIGINT)
+
+    def watch(self) -> None:
+        for h in topology.HOSTS:
+            rc = self.procs[h.name].poll()
+            if rc == NSPAWN_REBOOT:
+                self.restart(h)
+            elif rc is not None and self.status.data["state"] == "ready":
+                self.status.set(state="degraded", error=f"container exited: {h.name} (status {rc})")
+
+    def answer(self, job: dict) -> dict:
+        host = topology.host(job["host"])
+        action = job.get("action", "link")
+        if action == "reboot":
+            self.reboot(host)
+            return {"rc": 0, "error": "", "t": time.clock_gettime(time.CLOCK_BOOTTIME)}
+        if action != "link":
+            raise ValueError(f"unknown action {action!r}")
+        state = job["state"]
+        if state not in ("up", "down"):
+            raise ValueError(f"state must be up or down, not {state!r}")
+        p = set_cable(host, state)
+        if p.returncode == 0:
+            self.cables[host.name] = state
+        # The hosts share this kernel's clock: the time lets a drill place the pull among its samples.
+        return {"rc": p.returncode, "error": p.stderr.strip(), "t": time.clock_gettime(time.CLOCK_BOOTTIME)}
+
+    def stop(self) -> None:
+        for p in self.procs.values():
+            p.terminate()
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def serve_control(ctl: Path, lab: Lab) -> None:
+    """Answer the requests of `python -m lab link` and `reboot`: <id>.json in, <id>.done out."""
     for request in sorted(ctl.glob("*.json")):
         try:
-            job = json.loads(request.read_text())
-            host, state = topology.host(job["host"]), job["state"]
-            if state not in ("up", "down"):
-                raise ValueError(f"state must be up or down, not {state!r}")
-            p = subprocess.run(["ip", "-n", host.name, "link", "set", topology.INTERFACE, state],
-                               capture_output=True, text=True, check=False)
-            # The hosts share this kernel's clock: the time lets a drill place the pull among its samples.
-            answer = {"rc": p.returncode, "error": p.stderr.strip(), "t": time.clock_gettime(time.CLOCK_BOOTTIME)}
-        except (ValueError, KeyError, TypeError) as exc:
+            answer = lab.answer(json.loads(request.read_text()))
+        except (ValueError, KeyError, TypeError, RuntimeError, OSError) as exc:
             answer = {"rc": 2, "error": f"{type(exc).__name__}: {exc}"}
         request.unlink()
         done = request.with_suffix(".tmp")
@@ -221,23 +359,26 @@ def main(argv: list[str]) -> int:
     paths.SHARED.mkdir(parents=True, exist_ok=True)
     status = Status(paths.SHARED / "status.json")
     (paths.SHARED / "stop").unlink(missing_ok=True)
+    mode = roots.mode()
+    status.set(roots=mode, release=roots.release() if mode == "debian" else None)
+    lab = Lab(mode, status)
     try:
         for module in GUEST_MODULES:
             sh("modprobe", module)
         build_bridge()
         RUN.mkdir(parents=True, exist_ok=True)
         LOWER.mkdir(exist_ok=True)
-        # The shared tree without the guest's own overlays, cached by the guest: the hosts only read it.
+        # The hosts' tree without the guest's own overlays, cached by the guest: the hosts only read it.
         cache = os.environ.get("LAB_HOSTS_TREE_CACHE", "loose")
         sh("mount", "-t", "9p", "-o", f"trans=virtio,version=9p2000.L,cache={cache},ro,access=any,msize=512000",
            topology.HOSTS_TREE_TAG, str(LOWER))
         status.phase("network")
-        roots = {}
         for h in topology.HOSTS:
-            roots[h.name] = prepare_root(h)
+            lab.roots[h.name] = prepare_root(h, mode)
             prepare_network(h)
         status.phase("layers")
-        procs = {h.name: start_host(h, roots[h.name], paths.SHARED) for h in topology.HOSTS}
+        for h in topology.HOSTS:
+            lab.start(h)
         status.phase("containers started")
         if not wait_for_ssh(topology.HOSTS, status, timeout=240):
             status.set(state="failed", error="sshd did not come up on every host")
@@ -246,19 +387,11 @@ def main(argv: list[str]) -> int:
             status.set(state="ready")
         stop = paths.SHARED / "stop"
         while not stop.exists():
-            serve_control(paths.CONTROL)
-            dead = [name for name, p in procs.items() if p.poll() is not None]
-            if dead and status.data["state"] == "ready":
-                status.set(state="degraded", error=f"container exited: {', '.join(dead)}")
+            serve_control(paths.CONTROL, lab)
+            lab.watch()
             time.sleep(0.2)
         status.set(state="stopping")
-        for p in procs.values():
-            p.terminate()
-        for p in procs.values():
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        lab.stop()
         status.set(state="stopped")
         return 0
     except Exception as exc:

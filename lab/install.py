@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pwd
 import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-from lab import paths, topology
+from lab import paths, roots, topology
 from lab.log import phase, say
 
-# What the guest and its hosts need. The hosts share this machine's root tree (read-only, with a
-# writable layer each), so whatever the hosts run must be installed here.
+# What the guest and its hosts need. With LAB_ROOTS=shared the hosts share this machine's root tree
+# (read-only, with a writable layer each), so whatever they run must be installed here; with LAB_ROOTS=debian
+# they get roots of their own, built with mmdebstrap, and a repository indexed with apt-ftparchive.
 PACKAGES = (
+    "mmdebstrap",  # the hosts' own Debian roots (lab/roots.py)
+    "apt-utils",  # apt-ftparchive: the index of the lab's package repository
     "qemu-system-x86",  # the guest, under KVM or TCG
     "busybox-static",  # virtme-ng's initramfs
     "kmod",
@@ -76,6 +81,22 @@ def parse_kernel_package(depends_output: str) -> str:
     return match.group(1)
 
 
+def archive_sha256(record: str) -> str:
+    """The SHA256 of a package as the archive's index gives it (`apt-cache show --no-all-versions PKG`)."""
+    match = re.search(r"^SHA256:\s*([0-9a-f]{64})\s*$", record, re.MULTILINE)
+    if not match:
+        raise RuntimeError(f"no SHA256 in the package record:\n{record}")
+    return match.group(1)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def kernel_release_of(package: str) -> str:
     return package.removeprefix("linux-image-")
 
@@ -105,11 +126,25 @@ def install_kernel() -> Path:
         return image
     say(f"kernel: fetching {package}")
     paths.KERNELS.mkdir(parents=True, exist_ok=True)
+    os.chmod(paths.KERNELS, 0o755)
+    record = subprocess.run(["apt-cache", "show", "--no-all-versions", package], capture_output=True, text=True,
+                            check=True).stdout
+    expected = archive_sha256(record)
     with tempfile.TemporaryDirectory(dir=paths.KERNELS) as tmp:
-        # apt drops privileges to _apt for downloads; let it write into the temporary folder.
-        os.chmod(tmp, 0o777)
+        # apt drops privileges to _apt for downloads: the folder is that user's alone (mode 0700), not open to
+        # every user, so nothing can swap the file between apt's check and ours.
+        os.chown(tmp, pwd.getpwnam("_apt").pw_uid, 0)
+        os.chmod(tmp, 0o700)
         subprocess.run(["apt-get", "download", "-qq", package], cwd=tmp, check=True)
+        os.chown(tmp, 0, 0)
         (deb,) = Path(tmp).glob("*.deb")
+        # apt-get download already checks the file against the index it got through the signed Release file
+        # (InRelease, verified with debian-archive-keyring at `apt-get update`); checking it again here makes
+        # that guarantee explicit and visible before anything of the package is unpacked or booted.
+        actual = file_sha256(deb)
+        if actual != expected:
+            raise RuntimeError(f"{deb.name}: SHA256 {actual} is not the archive's {expected}")
+        say(f"kernel: {deb.name} matches the archive's SHA256 {expected[:16]}...")
         staging = Path(tmp) / "root"
         subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], check=True)
         modules = staging / "lib/modules" / release
@@ -155,6 +190,7 @@ def setup() -> Path:
         install_packages()
         image = install_kernel()
         ensure_keys()
+        roots.build_all()
         if host_has_ipvs():
             say("this machine's kernel has IPVS; the lab still runs its hosts in a guest (host mode is not built)")
         else:

@@ -20,6 +20,8 @@ VM_LOG = STATE / "vm.log"
 # Not /var/cache: virtme-ng mounts a tmpfs there inside the guest, which would hide the modules.
 KERNELS = Path("/var/lib/lvs-lab/kernel")
 VENV_BIN = REPO / ".venv" / "bin"
+# The hosts' own Debian roots and package repositories, one folder per release (lab/roots.py).
+ROOTS = KERNELS.parent / "roots"
 
 
 def host_key(name: str) -> Path:

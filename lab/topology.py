@@ -28,11 +28,18 @@ HOSTS_TREE_TAG = "labroot"  # 9p tag of the read-only tree the hosts are layered
 class Host:
     name: str
     address: ipaddress.IPv4Address
+    group: str  # its inventory group: directors, realservers or clients
 
     @property
     def ssh_port(self) -> int:
         """The loopback port on the machine running the lab that reaches this host's sshd."""
         return SSH_PORT_BASE + int(self.address) % 256
+
+    @property
+    def mac(self) -> str:
+        """A fixed, locally administered MAC for the host's ens33 (from its address), kept across reboots: the
+        bridge and QEMU's ARP cache keep pointing at the host when its link is made anew."""
+        return "02:00:" + ":".join(f"{b:02x}" for b in self.address.packed)
 
     @property
     def veth(self) -> str:
@@ -41,12 +48,30 @@ class Host:
 
 
 HOSTS: tuple[Host, ...] = (
-    Host("dr1", ipaddress.ip_address("192.168.100.201")),
-    Host("dr2", ipaddress.ip_address("192.168.100.202")),
-    Host("web1", ipaddress.ip_address("192.168.100.221")),
-    Host("web2", ipaddress.ip_address("192.168.100.222")),
-    Host("client", ipaddress.ip_address("192.168.100.50")),
+    Host("dr1", ipaddress.ip_address("192.168.100.201"), "directors"),
+    Host("dr2", ipaddress.ip_address("192.168.100.202"), "directors"),
+    Host("web1", ipaddress.ip_address("192.168.100.221"), "realservers"),
+    Host("web2", ipaddress.ip_address("192.168.100.222"), "realservers"),
+    Host("client", ipaddress.ip_address("192.168.100.50"), "clients"),
 )
+
+# Capabilities added to systemd-nspawn's default set (which has CAP_NET_RAW but neither CAP_NET_ADMIN nor
+# CAP_SYS_MODULE), by group: what each kind of host needs and no more. Directors load ip_vs themselves and
+# program VRRP and IPVS; real servers put the VIP on lo and set ARP sysctls; the client only sends requests.
+CAPABILITIES = {
+    "directors": ("CAP_NET_ADMIN", "CAP_SYS_MODULE"),
+    "realservers": ("CAP_NET_ADMIN",),
+    "clients": (),
+}
+
+
+def capabilities(h: Host) -> tuple[str, ...]:
+    return CAPABILITIES[h.group]
+
+
+def loads_modules(h: Host) -> bool:
+    """Whether the host gets the guest kernel's modules (read-only) and may load them."""
+    return "CAP_SYS_MODULE" in capabilities(h)
 
 
 def host(name: str) -> Host:

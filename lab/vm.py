@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab import paths, topology
+from lab import paths, roots, topology
 from lab.log import say
 
 ACCEL_CACHE = paths.KERNELS.parent / "accel"
@@ -79,19 +79,28 @@ def run(image: Path, command: list[str], memory: str = "1G", rwdirs: tuple[str, 
     return subprocess.run(argv, env=child_env(), stdin=subprocess.DEVNULL, check=False).returncode
 
 
-# The hosts' tree: this machine's root exported a second time, read-only, for a 9p mount in the guest with
-# cache=loose (the guest's page cache keeps what the hosts read; virtme-ng's own root mount caches nothing).
-HOSTS_TREE = (
-    f"-fsdev local,id={topology.HOSTS_TREE_TAG},path=/,security_model=none,readonly=on,multidevs=remap "
-    f"-device virtio-9p-pci,fsdev={topology.HOSTS_TREE_TAG},mount_tag={topology.HOSTS_TREE_TAG}"
-)
+def hosts_tree(mode: str, release: str) -> Path:
+    """What the guest exports to the hosts: this machine's root (shared), or the release's folder with the
+    lab's own root and package repository (debian), never both."""
+    return roots.release_dir(release) if mode == "debian" else Path("/")
+
+
+def hosts_tree_opts(tree: Path) -> str:
+    """The hosts' tree as a second 9p export, read-only, which the guest mounts with cache=loose (the guest's
+    page cache keeps what the hosts read; virtme-ng's own root mount caches nothing)."""
+    return (
+        f"-fsdev local,id={topology.HOSTS_TREE_TAG},path={tree},security_model=none,readonly=on,multidevs=remap "
+        f"-device virtio-9p-pci,fsdev={topology.HOSTS_TREE_TAG},mount_tag={topology.HOSTS_TREE_TAG}"
+    )
 
 
 def lab_argv(image: Path, accel: str) -> list[str]:
-    net = f"-netdev {topology.qemu_netdev()} -device virtio-net-pci,netdev=lab {HOSTS_TREE}"
+    mode, release = roots.mode(), roots.release()
+    tree = hosts_tree(mode, release)
+    net = f"-netdev {topology.qemu_netdev()} -device virtio-net-pci,netdev=lab {hosts_tree_opts(tree)}"
     cache = os.environ.get("LAB_HOSTS_TREE_CACHE", "loose")  # `none` measures the lab without the cache
-    guest = shlex.join(["env", f"LAB_STATE={paths.STATE}", f"LAB_HOSTS_TREE_CACHE={cache}",
-                        str(paths.VENV_BIN / "python"), "-m", "lab", "guest"])
+    guest = shlex.join(["env", f"LAB_STATE={paths.STATE}", f"LAB_HOSTS_TREE_CACHE={cache}", f"LAB_ROOTS={mode}",
+                        f"LAB_RELEASE={release}", str(paths.VENV_BIN / "python"), "-m", "lab", "guest"])
     return [
         *base_argv(image, accel, os.cpu_count() or 1, os.environ.get("LAB_MEMORY", "4G")),
         "--no-dhcp", f"--rwdir={paths.SHARED}", f"--qemu-opts={net}", "--exec", guest,

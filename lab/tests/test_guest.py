@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
-from lab import guest, paths, topology
+from lab import guest, paths, roots, topology
 
 
 @pytest.fixture
@@ -72,3 +73,49 @@ def test_second_machine_ids_differ(lower, tmp_path):
         guest.seed_layer(topology.host("dr1"), upper)
         ids.append((upper / "etc/machine-id").read_text())
     assert ids[0] != ids[1]
+
+
+def caps_of(argv: list[str]) -> set[str]:
+    added = next((a.split("=", 1)[1] for a in argv if a.startswith("--capability=")), "")
+    return set(filter(None, added.split(",")))
+
+
+@pytest.mark.parametrize("mode", ["shared", "debian"])
+def test_only_directors_may_load_modules_and_see_them(mode):
+    for h in topology.HOSTS:
+        argv = guest.nspawn_argv(h, Path("/run/lab/hosts/x/root"), mode, "6.1.0-56-amd64")
+        modules = "--bind-ro=/lib/modules/6.1.0-56-amd64" in argv
+        assert ("CAP_SYS_MODULE" in caps_of(argv)) == modules == (h.group == "directors"), h.name
+
+
+def test_capabilities_per_group():
+    by_group = {h.group: caps_of(guest.nspawn_argv(h, Path("/r"), "debian", "k")) for h in topology.HOSTS}
+    assert by_group == {"directors": {"CAP_NET_ADMIN", "CAP_SYS_MODULE"}, "realservers": {"CAP_NET_ADMIN"},
+                        "clients": set()}
+    client = guest.nspawn_argv(topology.host("client"), Path("/r"), "debian", "k")
+    assert "--drop-capability=CAP_NET_ADMIN" in client
+
+
+def test_debian_hosts_get_the_repository_read_only():
+    argv = guest.nspawn_argv(topology.host("web1"), Path("/r"), "debian", "k")
+    assert f"--bind-ro={guest.LOWER / 'repo'}:{roots.REPO_MOUNT}" in argv
+    shared = guest.nspawn_argv(topology.host("web1"), Path("/r"), "shared", "k")
+    assert not any(roots.REPO_MOUNT in a for a in shared)
+
+
+def test_debian_hosts_are_layered_on_the_release_root_only():
+    assert guest.lower_root("debian") == guest.LOWER / "root"
+    assert guest.lower_root("shared") == guest.LOWER
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="trusted xattrs need root")
+def test_fresh_layer_has_identity_and_access_only(lower, tmp_path):
+    upper = tmp_path / "upper"
+    upper.mkdir()
+    guest.seed_layer(topology.host("dr1"), upper, fresh=True)
+    assert (upper / "etc/hostname").read_text() == "dr1\n"
+    assert (upper / "root/.ssh/authorized_keys").read_text() == "ssh-ed25519 USERKEY lab\n"
+    assert not (upper / "etc/ssh/ssh_host_rsa_key").exists()  # nothing to hide: the root has no keys
+    assert not (upper / "etc/systemd/system/multi-user.target.wants").exists()
+    with pytest.raises(OSError):
+        os.getxattr(upper / "root", "trusted.overlay.opaque")

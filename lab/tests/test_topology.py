@@ -23,13 +23,13 @@ def test_reference_hosts_are_consistent():
 @pytest.mark.parametrize(
     ("hosts", "message"),
     [
-        ((Host("a", ipaddress.ip_address("10.0.0.1")),), "outside"),
-        ((Host("a", ipaddress.ip_address("192.168.100.1")),), "already used"),
-        ((Host("a", ipaddress.ip_address("192.168.100.10")),), "already used"),
-        ((Host("a", ipaddress.ip_address("192.168.100.5")), Host("b", ipaddress.ip_address("192.168.100.5"))),
-         "already used"),
-        ((Host("a", ipaddress.ip_address("192.168.100.241")),), "DHCP"),
-        ((Host("averyverylongname", ipaddress.ip_address("192.168.100.5")),), "15 characters"),
+        ((Host("a", ipaddress.ip_address("10.0.0.1"), "clients"),), "outside"),
+        ((Host("a", ipaddress.ip_address("192.168.100.1"), "clients"),), "already used"),
+        ((Host("a", ipaddress.ip_address("192.168.100.10"), "clients"),), "already used"),
+        ((Host("a", ipaddress.ip_address("192.168.100.5"), "clients"),
+          Host("b", ipaddress.ip_address("192.168.100.5"), "clients")), "already used"),
+        ((Host("a", ipaddress.ip_address("192.168.100.241"), "clients"),), "DHCP"),
+        ((Host("averyverylongname", ipaddress.ip_address("192.168.100.5"), "clients"),), "15 characters"),
     ],
 )
 def test_check_rejects_colliding_or_misplaced_hosts(hosts, message):
@@ -95,3 +95,9 @@ def test_etc_hosts_names_the_hosts_and_gateway():
     text = topology.etc_hosts()
     assert "192.168.100.1\tgateway" in text
     assert "192.168.100.50\tclient" in text
+
+
+def test_every_host_has_its_own_fixed_mac():
+    macs = [h.mac for h in topology.HOSTS]
+    assert len(set(macs)) == len(macs)
+    assert topology.host("web1").mac == "02:00:c0:a8:64:dd"

@@ -1,4 +1,5 @@
-"""The lab smoke tests: boot the lab unless one is running, and stop it afterwards if they booted it."""
+"""The lab smoke tests: boot the lab unless one is running, and stop it afterwards if they booted it.
+LAB_ROOTS (and LAB_RELEASE) choose the lab they boot or expect."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from lab import cli, topology, vm
+from lab import cli, roots, topology, vm
 
 
 def lab_command(*args: str) -> subprocess.CompletedProcess:
@@ -27,6 +28,10 @@ def lab() -> Iterator[None]:
         up = lab_command("up")
         sys.stderr.write(up.stderr)
         assert up.returncode == 0, f"lab up failed:\n{up.stderr[-3000:]}"
+    running = vm.status().get("roots", "shared")
+    if running != roots.mode():
+        pytest.fail(f"the running lab has LAB_ROOTS={running}, these tests were asked for {roots.mode()}: "
+                    "stop it (python -m lab down) or run them with its setting")
     yield
     if booted:
         lab_command("down")

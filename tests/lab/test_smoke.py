@@ -28,7 +28,7 @@ def test_ansible_pings_every_host_at_its_inventory_address(lab):
 
 
 def test_ipvs_works_on_a_director(on_host):
-    result = on_host("dr1", "modprobe ip_vs && ipvsadm -Ln")
+    result = on_host("dr1", "modprobe ip_vs && cat /proc/net/ip_vs")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("IP Virtual Server version")
 
