@@ -116,8 +116,10 @@ def test_built_follows_the_key(tmp_path, monkeypatch):
     assert not roots.built("trixie")
 
 
-@pytest.mark.parametrize(("variable", "function", "default"), [("LAB_ROOTS", roots.mode, "shared"),
-                                                              ("LAB_RELEASE", roots.release, "trixie")])
+@pytest.mark.parametrize(("variable", "function", "default"), [
+    ("LAB_ROOTS", roots.mode, "shared"),
+    ("LAB_RELEASE", roots.release, "trixie"),
+])
 def test_mode_and_release_come_from_the_environment(monkeypatch, variable, function, default):
     monkeypatch.delenv(variable, raising=False)
     assert function() == default
