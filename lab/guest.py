@@ -29,18 +29,7 @@ NSPAWN_REBOOT = 133
 CGROUP = Path("/sys/fs/cgroup")
 # Enablement links in the shared tree that must not start on every host: the roles enable what a host needs.
 KEEP_ENABLED = {"ssh.service"}
-# Units that cost seconds of emulated CPU on every boot and do nothing for a lab host in a container:
-# the console login, the per-user manager an SSH login would start, module loads for devices that are
-# not there. A masked unit is visibly masked (`systemctl status`), never silently missing.
-MASKED = (
-    "console-getty.service",
-    "user@.service",
-    "modprobe@drm.service",
-    "modprobe@loop.service",
-    "modprobe@dm_mod.service",
-    "modprobe@fuse.service",
-    "modprobe@configfs.service",
-)
+MASKED = topology.MASKED_UNITS
 GUEST_MODULES = ("virtio_net", "bridge", "veth", "overlay")
 
 

@@ -22,7 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from lab import paths
+from lab import paths, topology
 from lab.log import say
 
 MODES = ("shared", "debian")
@@ -68,19 +68,9 @@ DISABLED_LINKS = (
     "timers.target.wants/e2scrub_all.timer",
     "timers.target.wants/man-db.timer",
 )
-# Units that cost seconds under emulation and do nothing for a lab host in a container (see guest.MASKED),
-# and trixie's sshd-keygen, which would make RSA and ECDSA keys at boot (about 5 s for RSA under TCG):
-# each host gets its own ed25519 key from the lab instead.
-MASKED = (
-    "console-getty.service",
-    "user@.service",
-    "modprobe@drm.service",
-    "modprobe@loop.service",
-    "modprobe@dm_mod.service",
-    "modprobe@fuse.service",
-    "modprobe@configfs.service",
-    "sshd-keygen.service",
-)
+# The units every lab host masks (topology.MASKED_UNITS), and trixie's sshd-keygen, which would make RSA and
+# ECDSA keys at boot (about 5 s for RSA under TCG): each host gets its own ed25519 key from the lab instead.
+MASKED = (*topology.MASKED_UNITS, "sshd-keygen.service")
 
 
 def mode() -> str:

@@ -7,6 +7,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+# Units that cost seconds of emulated CPU on every boot and do nothing for a lab host in a container:
+# the console login, the per-user manager an SSH login would start, module loads for devices that are
+# not there. A masked unit is visibly masked (`systemctl status`), never silently missing.
+MASKED_UNITS = (
+    "console-getty.service",
+    "user@.service",
+    "modprobe@drm.service",
+    "modprobe@loop.service",
+    "modprobe@dm_mod.service",
+    "modprobe@fuse.service",
+    "modprobe@configfs.service",
+)
+
 SUBNET = ipaddress.ip_network("192.168.100.0/24")
 GATEWAY = ipaddress.ip_address("192.168.100.1")
 # QEMU user networking lives on the lab subnet too, at addresses no lab host uses:
