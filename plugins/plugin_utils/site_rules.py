@@ -44,6 +44,9 @@ class Pattern:
 
 NAME = Pattern(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}',
                "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+# A service's name may also hold ':' (the default name is VIP:PORT); it only reaches a comment line.
+SERVICE_LABEL = Pattern(r'[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}',
+                        "1 to 64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
 # Linux interface names: at most 15 characters (IFNAMSIZ - 1), no '/', ':' or whitespace.
 INTERFACE = Pattern(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,14}',
                     "an interface name: 1 to 15 letters, digits, '.', '_' or '-'")
@@ -216,7 +219,7 @@ CHECK_FIELDS = {
 }
 
 SERVICE_FIELDS = {
-    'name': pattern(NAME),
+    'name': pattern(SERVICE_LABEL),
     'vip': address,
     'port': PORT,
     'protocol': choice(PROTOCOLS, fold_case=True),

@@ -37,6 +37,8 @@ REALSERVER = dict(defaults('realserver'), realserver_vips=['192.168.100.10'])
 
 def test_the_defaults_and_the_lab_input_are_sound():
     assert roles.director_check(DIRECTOR) == []
+    # the name lvs.ha.site_services gives a service without one
+    assert roles.director_check(dict(DIRECTOR, director_services=[dict(SERVICE, name='192.168.100.20:8080')])) == []
     assert roles.realserver_check(REALSERVER) == []
 
 
