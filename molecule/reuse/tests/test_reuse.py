@@ -53,17 +53,3 @@ def test_client_is_served_in_the_weights_proportion(lab, reuse):
     print(f'\n{rounds} requests to {url}: {bodies}')
     assert Counter(bodies) == {reuse.page(h): 2 * w for h, w in reuse.weights.items()}, bodies
 
-
-def test_backup_restores_the_saved_table_as_at_boot(lab, reuse):
-    """The static table is saved and restored before keepalived by lvs-ha-ipvs.service: emptied on the BACKUP
-    (no traffic goes there), the unit puts back exactly the table the role wrote."""
-    backup = lab(next(d for d in reuse.directors if d != reuse.master))
-    unit = backup.service('lvs-ha-ipvs.service')
-    assert unit.is_enabled
-    assert 'Before=keepalived.service' in backup.file('/etc/systemd/system/lvs-ha-ipvs.service').content_string
-    before = backup.check_output('ipvsadm -Sn')
-    assert f'-A -t {reuse.vip}:{reuse.port} -s wrr' in before, before
-    backup.check_output(f'ipvsadm -D -t {reuse.vip}:{reuse.port}')
-    assert backup.check_output('ipvsadm -Sn') == ''
-    backup.check_output('systemctl restart lvs-ha-ipvs.service')
-    assert backup.check_output('ipvsadm -Sn') == before
