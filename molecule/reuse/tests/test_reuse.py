@@ -52,4 +52,3 @@ def test_client_is_served_in_the_weights_proportion(lab, reuse):
     bodies = [line for line in out.splitlines() if line.strip()]
     print(f'\n{rounds} requests to {url}: {bodies}')
     assert Counter(bodies) == {reuse.page(h): 2 * w for h, w in reuse.weights.items()}, bodies
-
