@@ -69,7 +69,7 @@ notes:
   - The module writes C(/proc/sys) directly and does not run C(sysctl --system); the file takes effect at boot.
   - Other files in C(/etc/sysctl.d) that set the same keys are not inspected; a later file (by name) wins at boot.
 author:
-  - lvs.ha maintainers (@lvs-ha)
+  - lvs.ha maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

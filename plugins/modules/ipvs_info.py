@@ -43,7 +43,7 @@ seealso:
   - module: lvs.ha.ipvs_service
   - module: lvs.ha.ipvs_realserver
 author:
-  - lvs.ha maintainers (@lvs-ha)
+  - lvs.ha maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -83,7 +83,7 @@ seealso:
   - module: lvs.ha.ipvs_service
   - module: lvs.ha.ipvs_info
 author:
-  - lvs.ha maintainers (@lvs-ha)
+  - lvs.ha maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -80,7 +80,7 @@ seealso:
   - module: lvs.ha.ipvs_realserver
   - module: lvs.ha.ipvs_info
 author:
-  - lvs.ha maintainers (@lvs-ha)
+  - lvs.ha maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -64,7 +64,7 @@ notes:
   - No host route or scope option; the kernel adds its usual local route for the address.
   - Removal (O(state=absent)) deletes every prefix length the address has on the interface.
 author:
-  - lvs.ha maintainers (@lvs-ha)
+  - lvs.ha maintainers (!UNKNOWN)
 """
 
 EXAMPLES = r"""
