@@ -57,9 +57,16 @@ test: lint unit sanity integration smoke molecule
 unit: venv
 	$(PY) -m pytest -q lab/tests tests/unit
 
+# ruff, ansible-lint, then the changelog: fragments and changelogs/changelog.yaml are valid and CHANGELOG.md is
+# what they generate.
 lint: venv
 	$(VENV)/bin/ruff check lab plugins tests molecule
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint --offline --nocolor
+	$(VENV)/bin/antsibull-changelog lint
+	$(VENV)/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+	mkdir -p .build && $(VENV)/bin/antsibull-changelog generate --output .build/CHANGELOG.md --output-format md
+	@cmp -s .build/CHANGELOG.md CHANGELOG.md \
+	  || { echo "CHANGELOG.md is out of date: run .venv/bin/antsibull-changelog generate"; exit 1; }
 
 # ansible-test wants the collection under ansible_collections/<namespace>/<name>: test a copy.
 # The copy gets its own `git init`: ansible-test lists files with git from the nearest .git upwards and would
