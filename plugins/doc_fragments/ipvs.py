@@ -26,6 +26,8 @@ requirements:
   - pyroute2 >= 0.8.1 on the target for O(backend=netlink), or the C(ipvsadm) command for O(backend=ipvsadm).
 notes:
   - The whole IPVS table is read once per task.
+  - When an C(ipvsadm) command fails, the task's result carries the command (C(cmd), an argv list), its exit
+    code C(rc), C(stdout) and C(stderr) beside the message C(msg).
 """
 
     # The options that name a virtual service (ipvs_service uses address/port, ipvs_realserver

@@ -49,7 +49,22 @@ COUNTERS = ['connections', 'packets_in', 'packets_out', 'bytes_in', 'bytes_out']
 
 
 class IPVSError(Exception):
-    """A failure with a message that names its cause."""
+    """A failure with a message that names its cause; when a command failed, its argv, rc, stdout and stderr."""
+
+    def __init__(self, msg: str, cmd: list[str] | None = None, rc: int | None = None, stdout: str | None = None,
+                 stderr: str | None = None):
+        super().__init__(msg)
+        self.msg = msg
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def fail_args(self) -> dict:
+        """Keyword arguments for module.fail_json(): msg, and cmd, rc, stdout, stderr where a command ran."""
+        if self.cmd is None:
+            return {'msg': self.msg}
+        return {'msg': self.msg, 'cmd': self.cmd, 'rc': self.rc, 'stdout': self.stdout, 'stderr': self.stderr}
 
 
 # ---- the data model -----------------------------------------------------------------------------------
@@ -461,9 +476,10 @@ class IpvsadmBackend:
         self.binary = binary
 
     def _run(self, what: str, args: list[str]) -> str:
-        rc, out, err = self.module.run_command([self.binary, *args], environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+        argv = [self.binary, *args]
+        rc, out, err = self.module.run_command(argv, environ_update={'LANG': 'C', 'LC_ALL': 'C'})
         if rc != 0:
-            raise IPVSError(ipvsadm_error_message(what, rc, err))
+            raise IPVSError(ipvsadm_error_message(what, rc, err), cmd=argv, rc=rc, stdout=out, stderr=err)
         return out
 
     def read(self, counters: bool = False) -> list[dict]:

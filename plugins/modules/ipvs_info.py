@@ -202,7 +202,7 @@ def main():
     try:
         result = run(module)
     except IPVSError as e:
-        module.fail_json(msg=str(e))
+        module.fail_json(**e.fail_args())
     module.exit_json(**result)
 
 

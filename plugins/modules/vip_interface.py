@@ -249,7 +249,8 @@ def read_interface(module, ip_cmd, interface):
     rc, out, err = module.run_command(argv, environ_update=C_ENV)
     if rc != 0:
         if 'does not exist' in err:
-            module.fail_json(msg=f"interface: {interface!r} does not exist", rc=rc, stdout=out, stderr=err)
+            module.fail_json(msg=f"interface: {interface!r} does not exist", rc=rc, stdout=out, stderr=err,
+                             cmd=argv)
         module.fail_json(msg=f"'{' '.join(argv)}' failed: {err.strip()}", rc=rc, stdout=out, stderr=err, cmd=argv)
     return parse_ip_addr_json(out, interface)
 

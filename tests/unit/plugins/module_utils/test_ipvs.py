@@ -211,3 +211,19 @@ def test_no_backend_at_all(tmp_path, monkeypatch):
         ipvs.get_backend(NoBinModule({}), 'ipvsadm', proc_path=str(tmp_path / 'ip_vs'))
     with pytest.raises(ipvs.IPVSError, match='pyroute2'):
         ipvs.get_backend(NoBinModule({}), 'netlink', proc_path=str(tmp_path / 'ip_vs'))
+
+
+def test_ipvsadm_error_keeps_the_command():
+    module = FakeModule({('-D', '-t', '192.0.2.70:80'): (3, 'out\n', 'No such service\n')})
+    with pytest.raises(ipvs.IPVSError) as caught:
+        ipvs.IpvsadmBackend(module, 'ipvsadm').delete_service(ipvs.service_record('tcp', '192.0.2.70', 80))
+    assert caught.value.fail_args() == {
+        'msg': 'cannot delete service tcp 192.0.2.70:80: ipvsadm: No such service',
+        'cmd': ['ipvsadm', '-D', '-t', '192.0.2.70:80'], 'rc': 3, 'stdout': 'out\n', 'stderr': 'No such service\n'}
+    assert str(caught.value) == caught.value.msg
+
+
+def test_error_without_a_command_is_the_message_alone(tmp_path):
+    with pytest.raises(ipvs.IPVSError) as caught:
+        ipvs.check_kernel(str(tmp_path / 'ip_vs'))
+    assert caught.value.fail_args() == {'msg': str(caught.value)}
