@@ -57,11 +57,13 @@ test: lint unit sanity integration smoke molecule
 unit: venv
 	$(PY) -m pytest -q lab/tests tests/unit
 
-# ruff, ansible-lint, then the changelog: fragments and changelogs/changelog.yaml are valid and CHANGELOG.md is
-# what they generate.
+# ruff, ansible-lint, the docs of modules, filters and roles (schema, markup, references), then the changelog:
+# fragments and changelogs/changelog.yaml are valid and CHANGELOG.md is what they generate.
 lint: venv
 	$(VENV)/bin/ruff check lab plugins tests molecule
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint --offline --nocolor
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs \
+	  --validate-collection-refs all --skip-rstcheck .
 	$(VENV)/bin/antsibull-changelog lint
 	$(VENV)/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 	mkdir -p .build && $(VENV)/bin/antsibull-changelog generate --output .build/CHANGELOG.md --output-format md
