@@ -8,7 +8,7 @@ HOST ?= dr1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-reboot lab-down lab-bench \
-        test unit sanity integration integration-netns integration-ipvs smoke molecule lint clean
+        test unit sanity integration integration-netns integration-ipvs smoke molecule lint role-readmes clean
 
 help:
 	@echo "make lab        bring the virtual lab up, run the site against it, show pages and a failover"
@@ -57,10 +57,12 @@ test: lint unit sanity integration smoke molecule
 unit: venv
 	$(PY) -m pytest -q lab/tests tests/unit
 
-# ruff, ansible-lint, the docs of modules, filters and roles (schema, markup, references), then the changelog:
-# fragments and changelogs/changelog.yaml are valid and CHANGELOG.md is what they generate.
+# ruff, the role READMEs are what their argument specs generate, ansible-lint, the docs of modules, filters and
+# roles (schema, markup, references), then the changelog: fragments and changelogs/changelog.yaml are valid and
+# CHANGELOG.md is what they generate.
 lint: venv
-	$(VENV)/bin/ruff check lab plugins tests molecule
+	$(VENV)/bin/ruff check lab plugins tests molecule tools
+	$(PY) tools/role_readme.py --check
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint --offline --nocolor
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs \
 	  --validate-collection-refs all --skip-rstcheck .
@@ -70,13 +72,19 @@ lint: venv
 	@cmp -s .build/CHANGELOG.md CHANGELOG.md \
 	  || { echo "CHANGELOG.md is out of date: run .venv/bin/antsibull-changelog generate"; exit 1; }
 
+# roles/*/README.md from each role's meta/argument_specs.yml (make lint fails when one is out of date).
+role-readmes: venv
+	$(PY) tools/role_readme.py
+
 # ansible-test wants the collection under ansible_collections/<namespace>/<name>: test a copy.
 # The copy gets its own `git init`: ansible-test lists files with git from the nearest .git upwards and would
 # otherwise see this checkout, where .build/ is ignored, and skip every target.
 # pip_bootstrap.py lets ansible-test build its sanity venvs from PyPI alone (no ci-files.testing.ansible.com).
+# The copy leaves out collections/ (the link back to this tree) and tools/ (developer tooling, not collection
+# content; galaxy.yml's build_ignore leaves it out of the tarball too).
 sanity: venv
 	rm -rf .build/sanity && mkdir -p .build/sanity/ansible_collections/lvs/ha
-	git ls-files -z --cached --others --exclude-standard | grep -zv '^collections/' \
+	git ls-files -z --cached --others --exclude-standard | grep -zvE '^(collections|tools)/' \
 	  | tar --null -T - -cf - | tar -xf - -C .build/sanity/ansible_collections/lvs/ha
 	$(PY) tests/sanity/pip_bootstrap.py
 	cd .build/sanity/ansible_collections/lvs/ha && git init -q \
