@@ -8,7 +8,7 @@ HOST ?= dr1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-reboot lab-down lab-bench \
-        test unit sanity integration integration-netns integration-ipvs smoke molecule lint role-readmes clean
+        test unit sanity integration integration-netns integration-ipvs smoke molecule lint role-readmes docs clean
 
 help:
 	@echo "make lab        bring the virtual lab up, run the site against it, show pages and a failover"
@@ -75,6 +75,18 @@ lint: venv
 # roles/*/README.md from each role's meta/argument_specs.yml (make lint fails when one is out of date).
 role-readmes: venv
 	$(PY) tools/role_readme.py
+
+# The collection's HTML docs (modules, filters, roles) with antsibull-docs: a Sphinx site made by sphinx-init in
+# .build/docs, made to build offline (tools/docs_offline.py), then its build.sh (antsibull-docs collection, then
+# sphinx-build with warnings as errors). The pages: .build/docs/build/html/index.html. Not part of make test.
+# antsibull-docs wants its directories writable by their owner only.
+docs: venv
+	rm -rf .build/docs && mkdir -p .build/docs && chmod 755 .build/docs
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH antsibull-docs sphinx-init --use-current --squash-hierarchy --fail-on-error \
+	  --project lvs.ha --copyright "lvs.ha maintainers" --title "lvs.ha" --html-short-title "lvs.ha" \
+	  --dest-dir .build/docs lvs.ha
+	$(PY) tools/docs_offline.py .build/docs
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/collections .build/docs/build.sh
 
 # ansible-test wants the collection under ansible_collections/<namespace>/<name>: test a copy.
 # The copy gets its own `git init`: ansible-test lists files with git from the nearest .git upwards and would
