@@ -16,6 +16,8 @@ help:
 	@echo "make lab-up | lab-status | lab-shell HOST=dr1 | lab-reboot HOST=web1 | lab-down | lab-bench | molecule"
 	@echo "LAB_ROOTS=debian LAB_RELEASE=trixie|bookworm make lab-up   hosts on minimal Debian roots of their own"
 	@echo "make verify-site | failover     (against a running lab with the site)"
+	@echo "make lint | unit | sanity       the checks without the lab"
+	@echo "make docs | role-readmes | release-check   HTML docs, role READMEs, Galaxy's import checks"
 
 $(VENV)/.stamp: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
