@@ -14,7 +14,8 @@ help:
 	@echo "make lab        bring the virtual lab up, run the site against it, show pages and a failover"
 	@echo "make test       unit, sanity, integration, lab and molecule tests (boots and tears down the lab)"
 	@echo "make lab-up | lab-status | lab-shell HOST=dr1 | lab-reboot HOST=web1 | lab-down | lab-bench | molecule"
-	@echo "LAB_ROOTS=debian LAB_RELEASE=trixie|bookworm make lab-up   hosts on minimal Debian roots of their own"
+	@echo "LAB_RELEASE=trixie|bookworm|mixed make lab-up   the hosts' Debian release (default trixie)"
+	@echo "make smoke | molecule TEST_RELEASE=trixie|bookworm   the lab tests on one release (default: mixed)"
 	@echo "make verify-site | failover     (against a running lab with the site)"
 	@echo "make lint | unit | sanity       the checks without the lab"
 	@echo "make docs | role-readmes | release-check   HTML docs, role READMEs, Galaxy's import checks"
@@ -122,11 +123,17 @@ integration-netns: venv
 integration-ipvs: lab-setup
 	$(PY) tests/integration/run_ipvs.py
 
-# Twice: hosts on this machine's tree (today's default), then on the lab's own Debian roots (the fresh-host
-# tests in tests/lab/test_fresh.py run only then). Each run boots its own lab unless one of its kind is up.
+# The lab tests run on TEST_RELEASE: `mixed` puts hosts of both Debian releases in one lab (dr1, web1 and the
+# client on trixie, dr2 and web2 on bookworm), so one run proves the site on both. TEST_RELEASE=trixie or
+# bookworm runs them on one release.
+TEST_RELEASE ?= mixed
+
+# Twice: hosts on the lab's own Debian roots (the fresh-host tests in tests/lab/test_fresh.py run only there),
+# then on this machine's tree (LAB_ROOTS=shared, the lab of earlier versions). Each run boots its own lab
+# unless one of its kind is up.
 smoke: lab-setup
+	LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) $(PY) -m pytest -q tests/lab
 	LAB_ROOTS=shared $(PY) -m pytest -q tests/lab
-	LAB_ROOTS=debian $(PY) -m pytest -q tests/lab
 
 # Every scenario in molecule/ over one lab boot (shared_state): check mode, converge, idempotence, verify,
 # the failover drill, verify again. Always from fresh hosts and a clean molecule state; the lab is stopped
@@ -136,7 +143,8 @@ smoke: lab-setup
 molecule: lab-setup
 	$(LAB) down
 	$(LAB) exec -- molecule reset
-	set -o pipefail; NO_COLOR=1 ANSIBLE_NOCOLOR=1 $(LAB) exec -- molecule test --all 2>&1 \
+	set -o pipefail; LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) NO_COLOR=1 ANSIBLE_NOCOLOR=1 \
+	  $(LAB) exec -- molecule test --all 2>&1 \
 	  | while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$$line"; done || { $(LAB) down; exit 1; }
 
 clean: lab-down

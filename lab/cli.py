@@ -86,7 +86,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         return cmd_status(args)
     accel = vm.choose_accel(image)
     mode = roots.mode()
-    hosts = f"Debian {roots.release()} roots" if mode == "debian" else "this machine's tree"
+    hosts = roots.describe() if mode == "debian" else "this machine's tree"
     with phase(f"boot ({accel.upper()}, kernel {image.name.removeprefix('vmlinuz-')}, hosts on {hosts})"):
         launched = time.monotonic()
         st = follow_boot(vm.start(image, accel), launched)

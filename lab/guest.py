@@ -23,7 +23,7 @@ from pathlib import Path
 from lab import paths, roots, topology
 
 RUN = Path("/run/lab")
-LOWER = RUN / "lower"  # the 9p export: this machine's / (shared) or the release's folder (debian)
+LOWER = RUN / "lower"  # the 9p export: this machine's / (shared) or the folder of the releases (debian)
 # systemd-nspawn's exit status when the container asked for a reboot (systemctl reboot, ctrl-alt-del).
 NSPAWN_REBOOT = 133
 CGROUP = Path("/sys/fs/cgroup")
@@ -82,9 +82,14 @@ def whiteout(path: Path) -> None:
     os.mknod(path, 0o600 | 0o020000, os.makedev(0, 0))
 
 
-def lower_root(mode: str) -> Path:
-    """The tree the hosts are layered on, inside the 9p export."""
-    return LOWER / "root" if mode == "debian" else LOWER
+def lower_root(mode: str, host: topology.Host) -> Path:
+    """The tree a host is layered on, inside the 9p export: its release's root, or this machine's tree."""
+    return LOWER / roots.host_release(host.name) / "root" if mode == "debian" else LOWER
+
+
+def repo_dir(host: topology.Host) -> Path:
+    """The package repository of a host's release, inside the 9p export (debian roots only)."""
+    return LOWER / roots.host_release(host.name) / "repo"
 
 
 def seed_layer(host: topology.Host, upper: Path, fresh: bool = False) -> None:
@@ -145,7 +150,7 @@ def prepare_root(host: topology.Host, mode: str) -> Path:
         d.mkdir()
     seed_layer(host, upper, fresh=mode == "debian")
     sh("mount", "-t", "overlay", f"lab-{host.name}", "-o",
-       f"lowerdir={lower_root(mode)},upperdir={upper},workdir={work}", str(merged))
+       f"lowerdir={lower_root(mode, host)},upperdir={upper},workdir={work}", str(merged))
     return merged
 
 
@@ -189,7 +194,7 @@ def nspawn_argv(host: topology.Host, root: Path, mode: str, kernel_release: str)
     if topology.loads_modules(host):
         argv.append(f"--bind-ro=/lib/modules/{kernel_release}")
     if mode == "debian":
-        argv.append(f"--bind-ro={LOWER / 'repo'}:{roots.REPO_MOUNT}")
+        argv.append(f"--bind-ro={repo_dir(host)}:{roots.REPO_MOUNT}")
     return argv
 
 

@@ -26,9 +26,14 @@ from lab import paths, topology
 from lab.log import say
 
 MODES = ("shared", "debian")
-DEFAULT_MODE = "shared"  # today's hosts; `debian` becomes the default once the roles handle fresh hosts
+DEFAULT_MODE = "debian"  # `shared` (hosts layered on this machine's tree) is the lab of earlier versions
 RELEASES = ("bookworm", "trixie")
 DEFAULT_RELEASE = "trixie"
+# LAB_RELEASE=mixed: both releases in one lab, each pair split across them (the MASTER director and the first
+# real server on trixie, their partners on bookworm), so one run of a scenario converges, checks and fails
+# over hosts of both releases: a MASTER on one release hands the VIP to a BACKUP on the other and takes it back.
+MIXED = "mixed"
+MIXED_RELEASES = {"dr1": "trixie", "web1": "trixie", "client": "trixie", "dr2": "bookworm", "web2": "bookworm"}
 
 # A minimal server that Ansible can manage: init, sshd, Python with apt's bindings (Ansible's apt module needs
 # them, and cannot install them in check mode), the network tools, a few things an administrator expects,
@@ -81,10 +86,28 @@ def mode() -> str:
 
 
 def release() -> str:
+    """The lab's choice of release: one of RELEASES, or MIXED."""
     value = os.environ.get("LAB_RELEASE", DEFAULT_RELEASE)
-    if value not in RELEASES:
-        raise SystemExit(f"LAB_RELEASE must be one of {', '.join(RELEASES)}, not {value!r}")
+    if value not in (*RELEASES, MIXED):
+        raise SystemExit(f"LAB_RELEASE must be one of {', '.join((*RELEASES, MIXED))}, not {value!r}")
     return value
+
+
+def host_release(name: str, choice: str | None = None) -> str:
+    """The release host ``name`` runs in a lab of release ``choice`` (LAB_RELEASE when not given)."""
+    choice = choice or release()
+    return MIXED_RELEASES[name] if choice == MIXED else choice
+
+
+def describe(choice: str | None = None) -> str:
+    """The hosts' releases in words, for the lab's progress lines."""
+    choice = choice or release()
+    if choice != MIXED:
+        return f"Debian {choice} roots"
+    by_release: dict[str, list[str]] = {}
+    for name, rel in MIXED_RELEASES.items():
+        by_release.setdefault(rel, []).append(name)
+    return "Debian roots, mixed (" + "; ".join(f"{', '.join(n)}: {r}" for r, n in by_release.items()) + ")"
 
 
 def release_dir(name: str) -> Path:

@@ -79,10 +79,11 @@ def run(image: Path, command: list[str], memory: str = "1G", rwdirs: tuple[str, 
     return subprocess.run(argv, env=child_env(), stdin=subprocess.DEVNULL, check=False).returncode
 
 
-def hosts_tree(mode: str, release: str) -> Path:
-    """What the guest exports to the hosts: this machine's root (shared), or the release's folder with the
-    lab's own root and package repository (debian), never both."""
-    return roots.release_dir(release) if mode == "debian" else Path("/")
+def hosts_tree(mode: str) -> Path:
+    """What the guest exports to the hosts: this machine's root (shared), or the folder of the lab's own roots
+    and package repositories, one folder per release (debian), never both. Each host is layered on its own
+    release's root only (guest.lower_root)."""
+    return paths.ROOTS if mode == "debian" else Path("/")
 
 
 def hosts_tree_opts(tree: Path) -> str:
@@ -96,7 +97,7 @@ def hosts_tree_opts(tree: Path) -> str:
 
 def lab_argv(image: Path, accel: str) -> list[str]:
     mode, release = roots.mode(), roots.release()
-    tree = hosts_tree(mode, release)
+    tree = hosts_tree(mode)
     net = f"-netdev {topology.qemu_netdev()} -device virtio-net-pci,netdev=lab {hosts_tree_opts(tree)}"
     cache = os.environ.get("LAB_HOSTS_TREE_CACHE", "loose")  # `none` measures the lab without the cache
     guest = shlex.join(["env", f"LAB_STATE={paths.STATE}", f"LAB_HOSTS_TREE_CACHE={cache}", f"LAB_ROOTS={mode}",

@@ -96,16 +96,35 @@ def test_capabilities_per_group():
     assert "--drop-capability=CAP_NET_ADMIN" in client
 
 
-def test_debian_hosts_get_the_repository_read_only():
+def test_debian_hosts_get_their_release_repository_read_only(monkeypatch):
+    monkeypatch.setenv("LAB_RELEASE", "bookworm")
     argv = guest.nspawn_argv(topology.host("web1"), Path("/r"), "debian", "k")
-    assert f"--bind-ro={guest.LOWER / 'repo'}:{roots.REPO_MOUNT}" in argv
+    assert f"--bind-ro={guest.LOWER / 'bookworm/repo'}:{roots.REPO_MOUNT}" in argv
     shared = guest.nspawn_argv(topology.host("web1"), Path("/r"), "shared", "k")
     assert not any(roots.REPO_MOUNT in a for a in shared)
 
 
-def test_debian_hosts_are_layered_on_the_release_root_only():
-    assert guest.lower_root("debian") == guest.LOWER / "root"
-    assert guest.lower_root("shared") == guest.LOWER
+@pytest.mark.parametrize(("choice", "name", "release"), [
+    ("trixie", "dr2", "trixie"),
+    ("bookworm", "dr1", "bookworm"),
+    ("mixed", "dr1", "trixie"),
+    ("mixed", "dr2", "bookworm"),
+    ("mixed", "web1", "trixie"),
+    ("mixed", "web2", "bookworm"),
+])
+def test_debian_hosts_are_layered_on_their_release_root_only(monkeypatch, choice, name, release):
+    monkeypatch.setenv("LAB_RELEASE", choice)
+    host = topology.host(name)
+    assert guest.lower_root("debian", host) == guest.LOWER / release / "root"
+    assert guest.repo_dir(host) == guest.LOWER / release / "repo"
+    assert guest.lower_root("shared", host) == guest.LOWER
+
+
+def test_a_mixed_lab_splits_each_pair_across_the_releases():
+    by_group = {}
+    for h in topology.HOSTS:
+        by_group.setdefault(h.group, set()).add(roots.host_release(h.name, "mixed"))
+    assert by_group["directors"] == by_group["realservers"] == set(roots.RELEASES)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="trusted xattrs need root")

@@ -117,7 +117,7 @@ def test_built_follows_the_key(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(("variable", "function", "default"), [
-    ("LAB_ROOTS", roots.mode, "shared"),
+    ("LAB_ROOTS", roots.mode, "debian"),
     ("LAB_RELEASE", roots.release, "trixie"),
 ])
 def test_mode_and_release_come_from_the_environment(monkeypatch, variable, function, default):

@@ -35,17 +35,17 @@ def test_no_pid_file_means_no_lab(monkeypatch, tmp_path):
     assert vm.running_pid() is None
 
 
-def test_debian_hosts_get_their_release_folder_and_never_this_machines_root(monkeypatch):
+def test_debian_hosts_get_the_lab_roots_and_never_this_machines_root(monkeypatch):
     monkeypatch.setenv("LAB_ROOTS", "debian")
     monkeypatch.setenv("LAB_RELEASE", "bookworm")
     argv = vm.lab_argv(IMAGE, "tcg")
     qemu = next(a for a in argv if a.startswith("--qemu-opts="))
-    assert f"path={paths.ROOTS / 'bookworm'}," in qemu and "path=/," not in qemu
+    assert f"path={paths.ROOTS}," in qemu and "path=/," not in qemu
     command = argv[argv.index("--exec") + 1]
     assert "LAB_ROOTS=debian" in command and "LAB_RELEASE=bookworm" in command
 
 
 def test_shared_hosts_get_this_machines_root(monkeypatch):
-    monkeypatch.delenv("LAB_ROOTS", raising=False)
+    monkeypatch.setenv("LAB_ROOTS", "shared")
     qemu = next(a for a in vm.lab_argv(IMAGE, "tcg") if a.startswith("--qemu-opts="))
     assert "path=/," in qemu

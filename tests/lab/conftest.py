@@ -28,10 +28,13 @@ def lab() -> Iterator[None]:
         up = lab_command("up")
         sys.stderr.write(up.stderr)
         assert up.returncode == 0, f"lab up failed:\n{up.stderr[-3000:]}"
-    running = vm.status().get("roots", "shared")
-    if running != roots.mode():
-        pytest.fail(f"the running lab has LAB_ROOTS={running}, these tests were asked for {roots.mode()}: "
-                    "stop it (python -m lab down) or run them with its setting")
+    status = vm.status()
+    running = (status.get("roots", "shared"), status.get("release"))
+    asked = (roots.mode(), roots.release() if roots.mode() == "debian" else None)
+    if running != asked:
+        pytest.fail(f"the running lab has LAB_ROOTS={running[0]} LAB_RELEASE={running[1]}, these tests were asked "
+                    f"for LAB_ROOTS={asked[0]} LAB_RELEASE={asked[1]}: stop it (python -m lab down) or run them "
+                    "with its settings")
     yield
     if booted:
         lab_command("down")

@@ -24,7 +24,7 @@ def test_host_runs_the_chosen_release_without_the_sites_packages(on_host, name):
     result = on_host(name, ". /etc/os-release; echo $VERSION_CODENAME; "
                            f"dpkg-query -W -f='${{Package}} ${{Status}}\\n' {' '.join(SITE_PACKAGES)} 2>/dev/null")
     codename, *installed = result.stdout.splitlines()
-    assert codename == roots.release()
+    assert codename == roots.host_release(name)
     assert not [line for line in installed if "install ok installed" in line], installed
 
 
