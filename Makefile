@@ -139,11 +139,14 @@ smoke: lab-setup
 # at the end even when a step fails (molecule leaves it up when its failure cleanup fails). Every line gets
 # the time of day, so the log shows what each step cost. With shared_state the scenarios share one ephemeral
 # directory, so resetting the default scenario resets them all.
+# The reuse scenario (the roles from a playbook of their own, a static IPVS table) is not yet proven on the
+# Debian roots and stays out of make test until it is: `make molecule MOLECULE_EXCLUDE=` runs it too.
+MOLECULE_EXCLUDE ?= reuse
 molecule: lab-setup
 	$(LAB) down
 	$(LAB) exec -- molecule reset
 	set -o pipefail; LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) NO_COLOR=1 ANSIBLE_NOCOLOR=1 \
-	  $(LAB) exec -- molecule test --all 2>&1 \
+	  $(LAB) exec -- molecule test --all $(addprefix --exclude ,$(MOLECULE_EXCLUDE)) 2>&1 \
 	  | while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$$line"; done || { $(LAB) down; exit 1; }
 
 clean: lab-down
