@@ -19,7 +19,7 @@ def test_vip_on_lo(lab, site, name):
 def test_arp_silence_live_and_persisted(lab, name):
     expected = ['net.ipv4.conf.all.arp_ignore = 1', 'net.ipv4.conf.all.arp_announce = 2',
                 'net.ipv4.conf.lo.arp_ignore = 1', 'net.ipv4.conf.lo.arp_announce = 2']
-    keys = [line.split(' = ')[0] for line in expected]
+    keys = [line.partition(' = ')[0] for line in expected]
     # one command for the live values and the file: each command costs seconds on an emulated host
     out = lab(name).check_output(f'sysctl {" ".join(keys)} && echo --- && cat /etc/sysctl.d/90-lvs-ha-arp.conf')
     live, persisted = out.split('---', 1)
