@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lab import cli, paths, topology, vm
+from lab import access, paths, topology, vm
 
 
 def play(hosts: str, module: str, args: str, tasks: int) -> str:
@@ -29,7 +29,7 @@ def timed_play(text: str) -> float:
         start = time.monotonic()
         subprocess.run(
             [str(paths.VENV_BIN / "ansible-playbook"), "-i", "inventories/lab", f.name],
-            cwd=paths.REPO, env=cli.ansible_env(), stdout=subprocess.DEVNULL, check=True,
+            cwd=paths.REPO, env=access.ansible_env(), stdout=subprocess.DEVNULL, check=True,
         )
         return time.monotonic() - start
     finally:

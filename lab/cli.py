@@ -12,16 +12,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lab import install, paths, roots, topology, vm
+from lab import bench, install, paths, roots, topology, vm
+from lab.access import ansible_env, ssh_argv
 from lab.log import phase, say
 
 UP_TIMEOUT = 300
 REBOOT_TIMEOUT = 180
-
-
-def ssh_argv(h: topology.Host, *command: str, timeout: int = 10) -> list[str]:
-    return ["ssh", "-F", str(paths.SSH_CONFIG), "-o", f"ConnectTimeout={timeout}", "-o", "BatchMode=yes",
-            str(h.address), *command]
 
 
 def system_state(h: topology.Host, wait: bool = False) -> str | None:
@@ -35,10 +31,6 @@ def system_state(h: topology.Host, wait: bool = False) -> str | None:
     if result.returncode == 255:  # ssh itself failed
         return None
     return result.stdout.strip() or "unknown"
-
-
-def ansible_env() -> dict[str, str]:
-    return dict(vm.child_env(), **topology.ansible_env(str(paths.SSH_CONFIG)))
 
 
 def kernel_image() -> Path:
@@ -245,8 +237,6 @@ def cmd_guest(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from lab import bench
-
     return bench.main(args)
 
 
@@ -280,9 +270,9 @@ def parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("exec", help="run a command (molecule, ansible-playbook) with the lab's Ansible settings")
     ex.add_argument("command", nargs=argparse.REMAINDER)
     ex.set_defaults(func=cmd_exec)
-    bench = sub.add_parser("bench", help="measure boot phases and Ansible rounds")
-    bench.add_argument("--rounds", type=int, default=5)
-    bench.set_defaults(func=cmd_bench)
+    measure = sub.add_parser("bench", help="measure boot phases and Ansible rounds")
+    measure.add_argument("--rounds", type=int, default=5)
+    measure.set_defaults(func=cmd_bench)
     sub.add_parser("guest", help=argparse.SUPPRESS).set_defaults(func=cmd_guest)
     return p
 

@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from lab import cli, roots, topology, vm
+from lab import access, roots, topology, vm
 
 
 def lab_command(*args: str) -> subprocess.CompletedProcess:
@@ -46,7 +46,7 @@ def on_host(lab: None):
 
     def run(name: str, command: str, timeout: float = 120) -> subprocess.CompletedProcess:
         h = topology.host(name)
-        return subprocess.run(cli.ssh_argv(h, command), capture_output=True, text=True, timeout=timeout,
+        return subprocess.run(access.ssh_argv(h, command), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL, check=False)
 
     return run

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from lab import cli, paths, topology, vm
+from lab import access, cli, paths, topology, vm
 
 REPO = paths.REPO
 
@@ -20,7 +20,7 @@ NAMES = [h.name for h in topology.HOSTS]
 def test_ansible_pings_every_host_at_its_inventory_address(lab):
     result = subprocess.run(
         [str(REPO / ".venv/bin/ansible"), "all", "-i", "inventories/lab", "-m", "ansible.builtin.ping", "-o"],
-        cwd=REPO, env=cli.ansible_env(), capture_output=True, text=True, timeout=600, check=False,
+        cwd=REPO, env=access.ansible_env(), capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     answered = {line.split()[0] for line in result.stdout.splitlines() if '"ping": "pong"' in line}
