@@ -116,6 +116,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lvs.ha.plugins.module_utils.netdev import IFNAME_MAX
 
 PROC_CONF = '/proc/sys/net/ipv4/conf'
 KEYS = ('arp_announce', 'arp_ignore')
@@ -132,7 +133,7 @@ class ArpError(Exception):
 def check_interfaces(interfaces):
     """Return the sorted, de-duplicated interface names, refusing names that cannot be a sysctl directory."""
     for name in interfaces:
-        if not name or '/' in name or name in ('.', '..') or len(name) > 15:
+        if not name or '/' in name or name in ('.', '..') or len(name) > IFNAME_MAX:
             raise ArpError(f"interfaces: {name!r} is not a valid interface name")
     return sorted(set(interfaces))
 

@@ -133,9 +133,9 @@ import ipaddress
 import json
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.lvs.ha.plugins.module_utils.netdev import IFNAME_MAX
 
 C_ENV = {'LANG': 'C', 'LC_ALL': 'C'}
-LABEL_MAX = 15  # IFNAMSIZ - 1
 
 
 class VipError(Exception):
@@ -168,8 +168,8 @@ def normalise_request(address, interface, prefix=None, label=None, state='presen
             raise VipError("label: IPv6 addresses have no labels; leave label unset")
         if label != interface and not label.startswith(f"{interface}:"):
             raise VipError(f"label: {label!r} must be {interface!r} or start with '{interface}:' (e.g. {interface}:0)")
-        if len(label) > LABEL_MAX:
-            raise VipError(f"label: {label!r} is longer than the kernel limit of {LABEL_MAX} characters")
+        if len(label) > IFNAME_MAX:
+            raise VipError(f"label: {label!r} is longer than the kernel limit of {IFNAME_MAX} characters")
     if state == 'absent':
         return None, str(ip)
     wanted = {'interface': interface, 'address': str(ip), 'prefix': prefix, 'family': family, 'label': label}

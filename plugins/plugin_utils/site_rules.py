@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.lvs.ha.plugins.module_utils.ipvs import FORWARDING, SCHEDULERS
+from ansible_collections.lvs.ha.plugins.module_utils.netdev import IFNAME_MAX
 
 PROTOCOLS = ('TCP', 'UDP', 'SCTP')
 CHECK_TYPES = ('tcp', 'http_get', 'misc', 'none')
@@ -47,11 +48,11 @@ NAME = Pattern(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}',
 # A service's name may also hold ':' (the default name is VIP:PORT); it only reaches a comment line.
 SERVICE_LABEL = Pattern(r'[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}',
                         "1 to 64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
-# Linux interface names: at most 15 characters (IFNAMSIZ - 1), no '/', ':' or whitespace.
-INTERFACE = Pattern(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,14}',
-                    "an interface name: 1 to 15 letters, digits, '.', '_' or '-'")
-# An IPv4 address label: the interface name, ':' and a suffix, 15 characters in all.
-LABEL_SUFFIX = Pattern(r'[A-Za-z0-9_]{1,14}', "letters, digits or '_'")
+# Linux interface names: at most IFNAME_MAX characters, no '/', ':' or whitespace.
+INTERFACE = Pattern(rf'[A-Za-z0-9][A-Za-z0-9_.-]{{0,{IFNAME_MAX - 1}}}',
+                    f"an interface name: 1 to {IFNAME_MAX} letters, digits, '.', '_' or '-'")
+# An IPv4 address label: the interface name, ':' and a suffix, IFNAME_MAX characters in all.
+LABEL_SUFFIX = Pattern(rf'[A-Za-z0-9_]{{1,{IFNAME_MAX - 1}}}', "letters, digits or '_'")
 # No '.' or '..' segment: a path names one file under the document root, never above it.
 URL_PATH = Pattern(r'(/(?!\.{1,2}(?:/|$))[A-Za-z0-9._~-]+)+', "an absolute URL path of letters, digits, '.', '_', '~' and '-' "
                    "segments, naming a file (e.g. /health.html or /lb/check.txt)")
@@ -285,15 +286,15 @@ def check_advert_int(chk: Checker, var: str, advert, version) -> None:
 
 
 def check_label(chk: Checker, var: str, label, interface, where: str = '') -> None:
-    """An IPv4 label must start with its interface name and fit in 15 characters."""
+    """An IPv4 label must start with its interface name and fit in IFNAME_MAX characters."""
     if not isinstance(label, str) or not isinstance(interface, str):
         chk.add(var, f"{show(label)} is not a label such as {interface}:0{where}")
         return
     prefix = f"{interface}:"
     suffix = label[len(prefix):] if label.startswith(prefix) else None
-    if suffix is None or not LABEL_SUFFIX.matches(suffix) or len(label) > 15:
-        chk.add(var, f"{show(label)} is not allowed; write {interface}:<suffix> in at most 15 characters, the suffix "
-                     f"of {LABEL_SUFFIX.allowed} (e.g. {interface}:0){where}")
+    if suffix is None or not LABEL_SUFFIX.matches(suffix) or len(label) > IFNAME_MAX:
+        chk.add(var, f"{show(label)} is not allowed; write {interface}:<suffix> in at most {IFNAME_MAX} characters, "
+                     f"the suffix of {LABEL_SUFFIX.allowed} (e.g. {interface}:0){where}")
 
 
 # ---- the roles' own input ------------------------------------------------------------------------------------
