@@ -28,7 +28,7 @@ def timed_play(text: str) -> float:
     try:
         start = time.monotonic()
         subprocess.run(
-            [str(paths.VENV_BIN / "ansible-playbook"), "-i", "inventories/lab", f.name],
+            [str(paths.VENV_BIN / "ansible-playbook"), "-i", str(paths.INVENTORY), f.name],
             cwd=paths.REPO, env=access.ansible_env(), stdout=subprocess.DEVNULL, check=True,
         )
         return time.monotonic() - start

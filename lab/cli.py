@@ -201,10 +201,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_site(args: argparse.Namespace) -> int:
     env = ansible_env()
     if (paths.REPO / "site.yml").exists():
-        argv = ["ansible-playbook", "site.yml", "-i", "inventories/lab"]
+        argv = ["ansible-playbook", "site.yml", "-i", str(paths.INVENTORY)]
     else:
         say("no site.yml yet: proving that every lab host answers Ansible")
-        argv = ["ansible", "all", "-i", "inventories/lab", "-m", "ansible.builtin.ping"]
+        argv = ["ansible", "all", "-i", str(paths.INVENTORY), "-m", "ansible.builtin.ping"]
     return subprocess.run(argv, cwd=paths.REPO, env=env, check=False).returncode
 
 
@@ -218,7 +218,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """From the client: both pages through the VIP, a real server lost and back, the master killed and back."""
     drills = paths.REPO / "molecule" / "shared"
     for playbook in ("failover.yml", "revive.yml"):
-        argv = ["ansible-playbook", "-i", "inventories/lab", str(drills / playbook)]
+        argv = ["ansible-playbook", "-i", str(paths.INVENTORY), str(drills / playbook)]
         rc = subprocess.run(argv, cwd=paths.REPO, env=ansible_env(), check=False).returncode
         if rc != 0:
             return rc

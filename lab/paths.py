@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+INVENTORY = REPO / "inventories" / "lab"  # the lab's hosts, the site model of the lab
 # LAB_STATE lets a second lab run beside the first (with other ports: see topology.py).
 STATE = Path(os.environ.get("LAB_STATE", REPO / ".lab")).resolve()
 SHARED = STATE / "shared"  # shared read-write with the guest: status and control files

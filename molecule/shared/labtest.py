@@ -7,9 +7,9 @@ The scenarios' conftest.py put this folder on sys.path and import from here.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +17,12 @@ import testinfra
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SSH_CONFIG = Path(os.environ.get('LAB_STATE', ROOT / '.lab')) / 'ssh_config'
-INVENTORY = ROOT / 'inventories' / 'lab'
+sys.path.insert(0, str(ROOT))
+
+from lab import paths  # the checkout is on sys.path from the line above
+
+SSH_CONFIG = paths.SSH_CONFIG
+INVENTORY = paths.INVENTORY
 
 
 def load(path):

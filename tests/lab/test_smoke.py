@@ -19,7 +19,7 @@ NAMES = [h.name for h in topology.HOSTS]
 
 def test_ansible_pings_every_host_at_its_inventory_address(lab):
     result = subprocess.run(
-        [str(REPO / ".venv/bin/ansible"), "all", "-i", "inventories/lab", "-m", "ansible.builtin.ping", "-o"],
+        [str(REPO / ".venv/bin/ansible"), "all", "-i", str(paths.INVENTORY), "-m", "ansible.builtin.ping", "-o"],
         cwd=REPO, env=access.ansible_env(), capture_output=True, text=True, timeout=600, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
