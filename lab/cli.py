@@ -88,7 +88,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             return 1
         say(f"five hosts with sshd up {time.monotonic() - launched:.1f} s after launch")
     with phase("systemd on every host"), ThreadPoolExecutor(len(topology.HOSTS)) as pool:
-        states = dict(zip(topology.HOSTS, pool.map(lambda h: system_state(h, wait=True), topology.HOSTS)))
+        states = dict(zip(topology.HOSTS, pool.map(lambda h: system_state(h, wait=True), topology.HOSTS), strict=True))
     for h, state in states.items():
         say(f"  {h.name:7} {h.address}: {state}")
     say(f"lab up in {time.monotonic() - started:.1f} s; for Ansible: source {paths.ENV_FILE}")
@@ -99,7 +99,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     running = vm.running_pid() is not None
     with ThreadPoolExecutor(len(topology.HOSTS)) as pool:
         states = list(pool.map(lambda h: system_state(h) if running else None, topology.HOSTS))
-    for h, state in zip(topology.HOSTS, states):
+    for h, state in zip(topology.HOSTS, states, strict=True):
         print(f"{h.name:7} {h.address!s:16} {'up' if state else 'down'}{f' ({state})' if state else ''}")
     return 0 if all(states) else 1
 

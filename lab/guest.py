@@ -10,6 +10,7 @@ or reboot it. A container that exits with systemd-nspawn's reboot status is star
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -205,16 +206,12 @@ def reset_cgroup(cgroup: Path) -> None:
         cgroup.mkdir()
         return
     for sub in sorted((d for d in cgroup.rglob("*") if d.is_dir()), key=lambda d: len(d.parts), reverse=True):
-        try:
+        with contextlib.suppress(OSError):
             sub.rmdir()
-        except OSError:
-            pass
     enabled = (cgroup / "cgroup.subtree_control").read_text().split()
     if enabled:
-        try:
+        with contextlib.suppress(OSError):
             (cgroup / "cgroup.subtree_control").write_text(" ".join(f"-{c}" for c in enabled))
-        except OSError:
-            pass
 
 
 def start_host(host: topology.Host, root: Path, log_dir: Path, mode: str) -> subprocess.Popen:

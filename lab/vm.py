@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -64,10 +65,8 @@ def choose_accel(image: Path) -> str:
 
 
 def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def run(image: Path, command: list[str], memory: str = "1G", rwdirs: tuple[str, ...] = ()) -> int:

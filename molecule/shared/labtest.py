@@ -16,8 +16,7 @@ import pytest
 import testinfra
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from lab import paths  # the checkout is on sys.path from the line above
 

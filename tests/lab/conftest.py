@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from lab import access, roots, topology, vm
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def lab_command(*args: str) -> subprocess.CompletedProcess:

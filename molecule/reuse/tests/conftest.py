@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1] / 'shared'))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'shared'))
 
 # `lab` is a fixture: imported for pytest to find it.
 from labtest import address, inventory_groups, lab, load  # noqa: F401 # pylint: disable=unused-import
+
+HERE = Path(__file__).resolve().parent
 
 
 class Reuse:

@@ -37,7 +37,7 @@ def test_doc_matches_the_function(name):
     assert [n.strip() for n in documentation['positional'].split(',')] == names
     options = documentation['options']
     assert list(options) == names
-    for param, option in zip(params, names):
+    for param, option in zip(params, names, strict=True):
         spec = options[option]
         if param.default is inspect.Parameter.empty:
             assert spec.get('required') is True, option
