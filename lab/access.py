@@ -9,8 +9,17 @@ from lab import paths, topology, vm
 
 
 def ssh_argv(h: topology.Host, *command: str, timeout: int = 10) -> list[str]:
-    return ["ssh", "-F", str(paths.SSH_CONFIG), "-o", f"ConnectTimeout={timeout}", "-o", "BatchMode=yes",
-            str(h.address), *command]
+    return [
+        "ssh",
+        "-F",
+        str(paths.SSH_CONFIG),
+        "-o",
+        f"ConnectTimeout={timeout}",
+        "-o",
+        "BatchMode=yes",
+        str(h.address),
+        *command,
+    ]
 
 
 def ansible_env() -> dict[str, str]:

@@ -29,7 +29,10 @@ def timed_play(text: str) -> float:
         start = time.monotonic()
         subprocess.run(
             [str(paths.VENV_BIN / "ansible-playbook"), "-i", str(paths.INVENTORY), f.name],
-            cwd=paths.REPO, env=access.ansible_env(), stdout=subprocess.DEVNULL, check=True,
+            cwd=paths.REPO,
+            env=access.ansible_env(),
+            stdout=subprocess.DEVNULL,
+            check=True,
         )
         return time.monotonic() - start
     finally:

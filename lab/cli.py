@@ -24,8 +24,9 @@ def system_state(h: topology.Host, wait: bool = False) -> str | None:
     """`systemctl is-system-running` on a host, or None when it cannot be reached."""
     command = ["systemctl", "is-system-running", *(["--wait"] if wait else [])]
     try:
-        result = subprocess.run(ssh_argv(h, *command), capture_output=True, text=True, timeout=180,
-                                stdin=subprocess.DEVNULL, check=False)
+        result = subprocess.run(
+            ssh_argv(h, *command), capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL, check=False
+        )
     except subprocess.TimeoutExpired:
         return None
     if result.returncode == 255:  # ssh itself failed
@@ -143,8 +144,14 @@ def cmd_link(args: argparse.Namespace) -> int:
 def boot_id(h: topology.Host) -> str | None:
     """The host's boot id (systemd-nspawn gives every start of a container a new one), None if unreachable."""
     try:
-        result = subprocess.run(ssh_argv(h, "cat", "/proc/sys/kernel/random/boot_id", timeout=5),
-                                capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL, check=False)
+        result = subprocess.run(
+            ssh_argv(h, "cat", "/proc/sys/kernel/random/boot_id", timeout=5),
+            capture_output=True,
+            text=True,
+            timeout=20,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         return None
     if result.returncode != 0:
@@ -168,7 +175,9 @@ def cmd_reboot(args: argparse.Namespace) -> int:
     while time.monotonic() < deadline:
         now = boot_id(h)
         if now and now != before:
-            say(f"{h.name}: back with boot id {now}, SSH answering {time.monotonic() - started:.1f} s after the request")
+            say(
+                f"{h.name}: back with boot id {now}, SSH answering {time.monotonic() - started:.1f} s after the request"
+            )
             state = system_state(h, wait=True)
             say(f"{h.name}: {state} {time.monotonic() - started:.1f} s after the request")
             return 0 if state == "running" else 1
@@ -264,8 +273,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("command", nargs=argparse.REMAINDER)
     run.set_defaults(func=cmd_run)
     sub.add_parser("site", help="run the site playbook against the lab").set_defaults(func=cmd_site)
-    sub.add_parser("demo", help="the failover drill against the site (needs `site` first)").set_defaults(
-        func=cmd_demo)
+    sub.add_parser("demo", help="the failover drill against the site (needs `site` first)").set_defaults(func=cmd_demo)
     sub.add_parser("env", help="print the Ansible connection settings").set_defaults(func=cmd_env)
     ex = sub.add_parser("exec", help="run a command (molecule, ansible-playbook) with the lab's Ansible settings")
     ex.add_argument("command", nargs=argparse.REMAINDER)

@@ -150,16 +150,36 @@ def prepare_root(host: topology.Host, mode: str) -> Path:
     for d in (upper, work, merged):
         d.mkdir()
     seed_layer(host, upper, fresh=mode == "debian")
-    sh("mount", "-t", "overlay", f"lab-{host.name}", "-o",
-       f"lowerdir={lower_root(mode, host)},upperdir={upper},workdir={work}", str(merged))
+    sh(
+        "mount",
+        "-t",
+        "overlay",
+        f"lab-{host.name}",
+        "-o",
+        f"lowerdir={lower_root(mode, host)},upperdir={upper},workdir={work}",
+        str(merged),
+    )
     return merged
 
 
 def prepare_network(host: topology.Host) -> None:
     ns = host.name
     sh("ip", "netns", "add", ns)
-    sh("ip", "link", "add", host.veth, "type", "veth", "peer", "name", topology.INTERFACE, "address", host.mac,
-       "netns", ns)
+    sh(
+        "ip",
+        "link",
+        "add",
+        host.veth,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        topology.INTERFACE,
+        "address",
+        host.mac,
+        "netns",
+        ns,
+    )
     sh("ip", "link", "set", host.veth, "master", topology.BRIDGE, "up")
     inside = ("ip", "-n", ns)
     sh(*inside, "link", "set", "lo", "up")
@@ -176,16 +196,24 @@ def remove_network(host: topology.Host) -> None:
 
 
 def set_cable(host: topology.Host, state: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["ip", "-n", host.name, "link", "set", topology.INTERFACE, state],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        ["ip", "-n", host.name, "link", "set", topology.INTERFACE, state], capture_output=True, text=True, check=False
+    )
 
 
 def nspawn_argv(host: topology.Host, root: Path, mode: str, kernel_release: str) -> list[str]:
     argv = [
-        "systemd-nspawn", "--quiet", "--boot",
-        f"--directory={root}", f"--machine={host.name}", f"--hostname={host.name}",
+        "systemd-nspawn",
+        "--quiet",
+        "--boot",
+        f"--directory={root}",
+        f"--machine={host.name}",
+        f"--hostname={host.name}",
         f"--network-namespace-path=/run/netns/{host.name}",
-        "--register=no", "--keep-unit", "--link-journal=no", "--console=read-only",
+        "--register=no",
+        "--keep-unit",
+        "--link-journal=no",
+        "--console=read-only",
     ]
     caps = topology.capabilities(host)
     if caps:
@@ -222,8 +250,14 @@ def start_host(host: topology.Host, root: Path, log_dir: Path, mode: str) -> sub
     # Each container in a cgroup of its own (freezing it is how a test can crash a host).
     enter_cgroup = f'echo $$ > {cgroup / "cgroup.procs"} && exec "$@"'
     log = open(log_dir / f"{host.name}.console", "ab")  # noqa: SIM115 - the container keeps it
-    return subprocess.Popen(["sh", "-c", enter_cgroup, "nspawn", *argv], env=env, stdin=subprocess.DEVNULL,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        ["sh", "-c", enter_cgroup, "nspawn", *argv],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def container_init(host: topology.Host) -> int | None:
@@ -361,8 +395,15 @@ def main(argv: list[str]) -> int:
         LOWER.mkdir(exist_ok=True)
         # The hosts' tree without the guest's own overlays, cached by the guest: the hosts only read it.
         cache = os.environ.get("LAB_HOSTS_TREE_CACHE", "loose")
-        sh("mount", "-t", "9p", "-o", f"trans=virtio,version=9p2000.L,cache={cache},ro,access=any,msize=512000",
-           topology.HOSTS_TREE_TAG, str(LOWER))
+        sh(
+            "mount",
+            "-t",
+            "9p",
+            "-o",
+            f"trans=virtio,version=9p2000.L,cache={cache},ro,access=any,msize=512000",
+            topology.HOSTS_TREE_TAG,
+            str(LOWER),
+        )
         status.phase("network")
         for h in topology.HOSTS:
             lab.roots[h.name] = prepare_root(h, mode)

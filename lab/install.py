@@ -42,9 +42,7 @@ KERNEL_META = "linux-image-amd64"
 def missing_packages(packages: tuple[str, ...] = PACKAGES) -> list[str]:
     missing = []
     for name in packages:
-        result = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True, check=False
-        )
+        result = subprocess.run(["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True, check=False)
         if result.returncode != 0 or "install ok installed" not in result.stdout:
             missing.append(name)
     return missing
@@ -65,9 +63,7 @@ def install_packages() -> None:
         policy.write_text("#!/bin/sh\n# lvs.ha lab set-up: do not start services while installing\nexit 101\n")
         policy.chmod(0o755)
     try:
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env
-        )
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
     finally:
         if not had_policy:
             policy.unlink(missing_ok=True)
@@ -109,9 +105,9 @@ def installed_kernel() -> Path | None:
 
 def install_kernel() -> Path:
     """Unpack Debian's kernel (with ip_vs as modules) without installing it: no initramfs or boot hooks."""
+
     def depends() -> str:
-        return subprocess.run(["apt-cache", "depends", KERNEL_META], capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(["apt-cache", "depends", KERNEL_META], capture_output=True, text=True, check=True).stdout
 
     listed = depends()
     if "Depends:" not in listed:  # a machine whose package lists were never fetched
@@ -127,8 +123,9 @@ def install_kernel() -> Path:
     say(f"kernel: fetching {package}")
     paths.KERNELS.mkdir(parents=True, exist_ok=True)
     os.chmod(paths.KERNELS, 0o755)
-    record = subprocess.run(["apt-cache", "show", "--no-all-versions", package], capture_output=True, text=True,
-                            check=True).stdout
+    record = subprocess.run(
+        ["apt-cache", "show", "--no-all-versions", package], capture_output=True, text=True, check=True
+    ).stdout
     expected = archive_sha256(record)
     with tempfile.TemporaryDirectory(dir=paths.KERNELS) as tmp:
         # apt drops privileges to _apt for downloads: the folder is that user's alone (mode 0700), not open to
@@ -173,9 +170,7 @@ def ensure_keys() -> None:
     wanted = [(paths.USER_KEY, "lvs-ha-lab")] + [(paths.host_key(h.name), h.name) for h in topology.HOSTS]
     for key, comment in wanted:
         if not key.exists():
-            subprocess.run(
-                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)], check=True
-            )
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key)], check=True)
     host_keys = {h.name: paths.host_key(h.name).with_suffix(".pub").read_text() for h in topology.HOSTS}
     paths.KNOWN_HOSTS.write_text(topology.known_hosts(host_keys))
     paths.SSH_CONFIG.write_text(topology.ssh_config(str(paths.USER_KEY), str(paths.KNOWN_HOSTS)))

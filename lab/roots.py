@@ -130,8 +130,10 @@ def lab_sources() -> str:
     and the repository reaches the hosts only as a read-only bind from the guest, which nothing in the lab
     network can write: a signature made by a key stored beside it would prove nothing more.
     """
-    return f"# lvs.ha lab: the lab's own package repository, nothing else\nTypes: deb\nURIs: file:{REPO_MOUNT}\n" \
+    return (
+        f"# lvs.ha lab: the lab's own package repository, nothing else\nTypes: deb\nURIs: file:{REPO_MOUNT}\n"
         "Suites: ./\nTrusted: yes\n"
+    )
 
 
 def cache_key(name: str, code: bytes | None = None) -> str:
@@ -149,9 +151,8 @@ def cache_key(name: str, code: bytes | None = None) -> str:
 
 
 def download_closure_hook() -> str:
-    return (
-        'chroot "$1" apt-get install -y -qq --download-only -o APT::Install-Recommends=true '
-        + shlex.join(REPO_PACKAGES)
+    return 'chroot "$1" apt-get install -y -qq --download-only -o APT::Install-Recommends=true ' + shlex.join(
+        REPO_PACKAGES
     )
 
 
@@ -178,13 +179,19 @@ def point_apt_hook(repo: Path) -> str:
 
 def mmdebstrap_argv(name: str, root: Path, repo: Path) -> list[str]:
     return [
-        "mmdebstrap", "--quiet", "--variant=minbase", "--mode=root", "--format=directory",
+        "mmdebstrap",
+        "--quiet",
+        "--variant=minbase",
+        "--mode=root",
+        "--format=directory",
         "--skip=cleanup/apt/lists",
         f"--include={','.join(ROOT_PACKAGES)}",
         f"--customize-hook={download_closure_hook()}",
         f"--customize-hook={repo_index_hook(repo)}",
         f"--customize-hook={point_apt_hook(repo)}",
-        name, str(root), *apt_sources(name),
+        name,
+        str(root),
+        *apt_sources(name),
     ]
 
 

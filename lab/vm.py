@@ -51,7 +51,10 @@ def choose_accel(image: Path) -> str:
     say(f"accelerator: probing KVM (a guest that does not answer in {KVM_PROBE_TIMEOUT} s means TCG)")
     probe = subprocess.Popen(
         [*base_argv(image, "kvm", 1, "512M"), "--exec", "true"],
-        env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=child_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
@@ -99,11 +102,26 @@ def lab_argv(image: Path, accel: str) -> list[str]:
     tree = hosts_tree(mode)
     net = f"-netdev {topology.qemu_netdev()} -device virtio-net-pci,netdev=lab {hosts_tree_opts(tree)}"
     cache = os.environ.get("LAB_HOSTS_TREE_CACHE", "loose")  # `none` measures the lab without the cache
-    guest = shlex.join(["env", f"LAB_STATE={paths.STATE}", f"LAB_HOSTS_TREE_CACHE={cache}", f"LAB_ROOTS={mode}",
-                        f"LAB_RELEASE={release}", str(paths.VENV_BIN / "python"), "-m", "lab", "guest"])
+    guest = shlex.join(
+        [
+            "env",
+            f"LAB_STATE={paths.STATE}",
+            f"LAB_HOSTS_TREE_CACHE={cache}",
+            f"LAB_ROOTS={mode}",
+            f"LAB_RELEASE={release}",
+            str(paths.VENV_BIN / "python"),
+            "-m",
+            "lab",
+            "guest",
+        ]
+    )
     return [
         *base_argv(image, accel, os.cpu_count() or 1, os.environ.get("LAB_MEMORY", "4G")),
-        "--no-dhcp", f"--rwdir={paths.SHARED}", f"--qemu-opts={net}", "--exec", guest,
+        "--no-dhcp",
+        f"--rwdir={paths.SHARED}",
+        f"--qemu-opts={net}",
+        "--exec",
+        guest,
     ]
 
 
@@ -112,8 +130,13 @@ def start(image: Path, accel: str) -> subprocess.Popen:
     paths.CONTROL.mkdir(parents=True)
     with open(paths.VM_LOG, "wb") as log:
         proc = subprocess.Popen(
-            lab_argv(image, accel), cwd=paths.REPO, env=child_env(), stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            lab_argv(image, accel),
+            cwd=paths.REPO,
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     paths.PID_FILE.write_text(str(proc.pid))
     return proc

@@ -18,14 +18,16 @@ import sys
 import zlib
 from pathlib import Path
 
-BASE_URL = 'https://docs.ansible.com/projects/ansible/devel/'
+BASE_URL = "https://docs.ansible.com/projects/ansible/devel/"
 # label -> (page and anchor under BASE_URL, title)
 LABELS = {
-    'common_return_values': ('reference_appendices/common_return_values.html#common-return-values', 'Return Values'),
-    'ansible_configuration_settings': ('reference_appendices/config.html#ansible-configuration-settings',
-                                       'Ansible Configuration Settings'),
+    "common_return_values": ("reference_appendices/common_return_values.html#common-return-values", "Return Values"),
+    "ansible_configuration_settings": (
+        "reference_appendices/config.html#ansible-configuration-settings",
+        "Ansible Configuration Settings",
+    ),
 }
-INVENTORY = 'ansible_devel.inv'
+INVENTORY = "ansible_devel.inv"
 CONF_OVERRIDE = f"""
 # Written by tools/docs_offline.py (make docs): no inventory is fetched from the network; the labels of Ansible's
 # docs that these pages use come from a local inventory that points at the real pages.
@@ -36,9 +38,11 @@ intersphinx_mapping = {{
 
 
 def inventory() -> bytes:
-    header = ('# Sphinx inventory version 2\n# Project: Ansible\n# Version: devel\n'
-              '# The remainder of this file is compressed using zlib.\n')
-    lines = ''.join(f'{label} std:label -1 {uri} {title}\n' for label, (uri, title) in sorted(LABELS.items()))
+    header = (
+        "# Sphinx inventory version 2\n# Project: Ansible\n# Version: devel\n"
+        "# The remainder of this file is compressed using zlib.\n"
+    )
+    lines = "".join(f"{label} std:label -1 {uri} {title}\n" for label, (uri, title) in sorted(LABELS.items()))
     return header.encode() + zlib.compress(lines.encode())
 
 
@@ -47,12 +51,12 @@ def main(argv: list[str]) -> int:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     site = Path(argv[0])
-    conf = site / 'conf.py'
-    if 'tools/docs_offline.py' not in conf.read_text():
+    conf = site / "conf.py"
+    if "tools/docs_offline.py" not in conf.read_text():
         conf.write_text(conf.read_text() + CONF_OVERRIDE)
     (site / INVENTORY).write_bytes(inventory())
     return 0
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -25,23 +25,23 @@ import sys
 import tarfile
 from pathlib import Path
 
-STAND_IN = 'https://repository.invalid/galaxy.yml-names-no-repository'
+STAND_IN = "https://repository.invalid/galaxy.yml-names-no-repository"
 
 
 def manifest_of(tarball: Path) -> dict:
     with tarfile.open(tarball) as tar:
-        return json.load(tar.extractfile('MANIFEST.json'))
+        return json.load(tar.extractfile("MANIFEST.json"))
 
 
 def with_repository(tarball: Path, manifest: dict, target: Path) -> Path:
     """A copy of the tarball, every member the same except MANIFEST.json, which names STAND_IN."""
     manifest = json.loads(json.dumps(manifest))
-    manifest['collection_info']['repository'] = STAND_IN
+    manifest["collection_info"]["repository"] = STAND_IN
     data = json.dumps(manifest, indent=4).encode()
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tarball) as src, tarfile.open(target, 'w:gz') as dst:
+    with tarfile.open(tarball) as src, tarfile.open(target, "w:gz") as dst:
         for member in src.getmembers():
-            if member.name == 'MANIFEST.json':
+            if member.name == "MANIFEST.json":
                 member.size = len(data)
                 dst.addfile(member, io.BytesIO(data))
             else:
@@ -54,33 +54,46 @@ def main(argv: list[str]) -> int:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     tarball = Path(argv[0]).resolve()
-    if not os.environ.get('GALAXY_IMPORTER_CONFIG'):
-        print('GALAXY_IMPORTER_CONFIG is not set (tools/galaxy-importer.cfg turns off the checks that need a '
-              'container runtime)', file=sys.stderr)
+    if not os.environ.get("GALAXY_IMPORTER_CONFIG"):
+        print(
+            "GALAXY_IMPORTER_CONFIG is not set (tools/galaxy-importer.cfg turns off the checks that need a "
+            "container runtime)",
+            file=sys.stderr,
+        )
         return 2
     manifest = manifest_of(tarball)
-    has_repository = bool(manifest['collection_info'].get('repository'))
+    has_repository = bool(manifest["collection_info"].get("repository"))
     checked = tarball
     if not has_repository:
-        checked = with_repository(tarball, manifest, tarball.parent / 'with-stand-in-repository' / tarball.name)
-        print(f'galaxy.yml names no repository: checking a copy whose MANIFEST.json names {STAND_IN}')
-    run = subprocess.run([sys.executable, '-m', 'galaxy_importer.main', str(checked)], cwd=checked.parent,
-                         capture_output=True, text=True, check=False)
+        checked = with_repository(tarball, manifest, tarball.parent / "with-stand-in-repository" / tarball.name)
+        print(f"galaxy.yml names no repository: checking a copy whose MANIFEST.json names {STAND_IN}")
+    run = subprocess.run(
+        [sys.executable, "-m", "galaxy_importer.main", str(checked)],
+        cwd=checked.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     output = run.stdout + run.stderr
-    print(output, end='')
-    problems = [line for line in output.splitlines() if line.startswith(('WARNING', 'ERROR'))]
+    print(output, end="")
+    problems = [line for line in output.splitlines() if line.startswith(("WARNING", "ERROR"))]
     if run.returncode != 0 or problems:
-        print(f'release check failed: galaxy-importer exited {run.returncode} with {len(problems)} warning(s) or '
-              f'error(s)', file=sys.stderr)
+        print(
+            f"release check failed: galaxy-importer exited {run.returncode} with {len(problems)} warning(s) or "
+            f"error(s)",
+            file=sys.stderr,
+        )
         return 1
     if not has_repository:
-        print("release check: every galaxy-importer check passed, but Galaxy refuses this tarball as it is: "
-              "'repository' is required. Set galaxy.yml's repository to the collection's public repository.",
-              file=sys.stderr)
+        print(
+            "release check: every galaxy-importer check passed, but Galaxy refuses this tarball as it is: "
+            "'repository' is required. Set galaxy.yml's repository to the collection's public repository.",
+            file=sys.stderr,
+        )
         return 1
-    print('release check passed')
+    print("release check passed")
     return 0
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

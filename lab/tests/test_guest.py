@@ -90,8 +90,11 @@ def test_only_directors_may_load_modules_and_see_them(mode):
 
 def test_capabilities_per_group():
     by_group = {h.group: caps_of(guest.nspawn_argv(h, Path("/r"), "debian", "k")) for h in topology.HOSTS}
-    assert by_group == {"directors": {"CAP_NET_ADMIN", "CAP_SYS_MODULE"}, "realservers": {"CAP_NET_ADMIN"},
-                        "clients": set()}
+    assert by_group == {
+        "directors": {"CAP_NET_ADMIN", "CAP_SYS_MODULE"},
+        "realservers": {"CAP_NET_ADMIN"},
+        "clients": set(),
+    }
     client = guest.nspawn_argv(topology.host("client"), Path("/r"), "debian", "k")
     assert "--drop-capability=CAP_NET_ADMIN" in client
 
@@ -104,14 +107,17 @@ def test_debian_hosts_get_their_release_repository_read_only(monkeypatch):
     assert not any(roots.REPO_MOUNT in a for a in shared)
 
 
-@pytest.mark.parametrize(("choice", "name", "release"), [
-    ("trixie", "dr2", "trixie"),
-    ("bookworm", "dr1", "bookworm"),
-    ("mixed", "dr1", "trixie"),
-    ("mixed", "dr2", "bookworm"),
-    ("mixed", "web1", "trixie"),
-    ("mixed", "web2", "bookworm"),
-])
+@pytest.mark.parametrize(
+    ("choice", "name", "release"),
+    [
+        ("trixie", "dr2", "trixie"),
+        ("bookworm", "dr1", "bookworm"),
+        ("mixed", "dr1", "trixie"),
+        ("mixed", "dr2", "bookworm"),
+        ("mixed", "web1", "trixie"),
+        ("mixed", "web2", "bookworm"),
+    ],
+)
 def test_debian_hosts_are_layered_on_their_release_root_only(monkeypatch, choice, name, release):
     monkeypatch.setenv("LAB_RELEASE", choice)
     host = topology.host(name)

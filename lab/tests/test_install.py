@@ -33,7 +33,9 @@ def test_missing_packages_asks_dpkg_for_each(monkeypatch):
 
     monkeypatch.setattr(install.subprocess, "run", fake_run)
     assert install.missing_packages(("kmod", "curl", "busybox-static", "keepalived")) == [
-        "busybox-static", "keepalived"]
+        "busybox-static",
+        "keepalived",
+    ]
 
 
 def test_every_daemon_the_hosts_run_is_installed():
@@ -42,8 +44,10 @@ def test_every_daemon_the_hosts_run_is_installed():
 
 
 def test_archive_sha256_is_read_from_the_package_record():
-    record = ("Package: linux-image-6.1.0-56-amd64\nVersion: 6.1.192-2\n"
-              "SHA256: a86e2049672f52354c4536a089203b6c82639420424d31c91cf31a181fd4d8f1\nSize: 1\n")
+    record = (
+        "Package: linux-image-6.1.0-56-amd64\nVersion: 6.1.192-2\n"
+        "SHA256: a86e2049672f52354c4536a089203b6c82639420424d31c91cf31a181fd4d8f1\nSize: 1\n"
+    )
     assert install.archive_sha256(record) == "a86e2049672f52354c4536a089203b6c82639420424d31c91cf31a181fd4d8f1"
     with pytest.raises(RuntimeError, match="no SHA256"):
         install.archive_sha256("Package: x\nMD5sum: 00\n")

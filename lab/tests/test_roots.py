@@ -67,9 +67,13 @@ def test_hooks_run_as_shell_and_index_a_flat_repository(tmp_path):
     (package / "DEBIAN").mkdir(parents=True)
     (package / "DEBIAN/control").write_text(
         "Package: lvs-probe\nVersion: 1.0\nArchitecture: all\nMaintainer: lab <lab@example.org>\n"
-        "Description: test package\n")
-    subprocess.run(["dpkg-deb", "-b", "--root-owner-group", str(package), str(archives / "lvs-probe_1.0_all.deb")],
-                   capture_output=True, check=True)
+        "Description: test package\n"
+    )
+    subprocess.run(
+        ["dpkg-deb", "-b", "--root-owner-group", str(package), str(archives / "lvs-probe_1.0_all.deb")],
+        capture_output=True,
+        check=True,
+    )
     subprocess.run(["sh", "-c", roots.repo_index_hook(repo), "hook", str(chroot)], check=True)
     assert not list(archives.glob("*.deb"))
     assert "Package: lvs-probe" in (repo / "Packages").read_text()
@@ -116,10 +120,13 @@ def test_built_follows_the_key(tmp_path, monkeypatch):
     assert not roots.built("trixie")
 
 
-@pytest.mark.parametrize(("variable", "function", "default"), [
-    ("LAB_ROOTS", roots.mode, "debian"),
-    ("LAB_RELEASE", roots.release, "trixie"),
-])
+@pytest.mark.parametrize(
+    ("variable", "function", "default"),
+    [
+        ("LAB_ROOTS", roots.mode, "debian"),
+        ("LAB_RELEASE", roots.release, "trixie"),
+    ],
+)
 def test_mode_and_release_come_from_the_environment(monkeypatch, variable, function, default):
     monkeypatch.delenv(variable, raising=False)
     assert function() == default

@@ -26,8 +26,13 @@ def test_reference_hosts_are_consistent():
         ((Host("a", ipaddress.ip_address("10.0.0.1"), "clients"),), "outside"),
         ((Host("a", ipaddress.ip_address("192.168.100.1"), "clients"),), "already used"),
         ((Host("a", ipaddress.ip_address("192.168.100.10"), "clients"),), "already used"),
-        ((Host("a", ipaddress.ip_address("192.168.100.5"), "clients"),
-          Host("b", ipaddress.ip_address("192.168.100.5"), "clients")), "already used"),
+        (
+            (
+                Host("a", ipaddress.ip_address("192.168.100.5"), "clients"),
+                Host("b", ipaddress.ip_address("192.168.100.5"), "clients"),
+            ),
+            "already used",
+        ),
         ((Host("a", ipaddress.ip_address("192.168.100.241"), "clients"),), "DHCP"),
         ((Host("averyverylongname", ipaddress.ip_address("192.168.100.5"), "clients"),), "15 characters"),
     ],
@@ -65,8 +70,9 @@ def test_ssh_config_sends_inventory_addresses_to_their_forward(tmp_path):
     config = tmp_path / "ssh_config"
     config.write_text(topology.ssh_config("/k/id", "/k/known"))
     # Ask ssh itself how it resolves an inventory address with this file (no connection is made).
-    resolved = subprocess.run(["ssh", "-G", "-F", str(config), "192.168.100.222"], capture_output=True,
-                              text=True, check=True).stdout.splitlines()
+    resolved = subprocess.run(
+        ["ssh", "-G", "-F", str(config), "192.168.100.222"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     settings = dict(line.split(" ", 1) for line in resolved)
     assert settings["hostname"] == "127.0.0.1"
     assert settings["port"] == str(topology.host("web2").ssh_port)

@@ -30,31 +30,32 @@ def load(path):
 
 def inventory_groups():
     """{group: {host: hostvars}} from inventories/lab/hosts.yml."""
-    return {name: group['hosts'] for name, group in load(INVENTORY / 'hosts.yml')['all']['children'].items()}
+    return {name: group["hosts"] for name, group in load(INVENTORY / "hosts.yml")["all"]["children"].items()}
 
 
 def address(host):
     for hosts in inventory_groups().values():
         if host in hosts:
-            return hosts[host]['ansible_host']
+            return hosts[host]["ansible_host"]
     raise KeyError(host)
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope="session")
 def lab():
     """lab('dr1') -> a testinfra host over the lab's SSH configuration (connections are reused)."""
     cache = {}
 
     def get(name):
         if name not in cache:
-            cache[name] = testinfra.get_host(f'ssh://{name}?controlpersist=120', ssh_config=str(SSH_CONFIG))
+            cache[name] = testinfra.get_host(f"ssh://{name}?controlpersist=120", ssh_config=str(SSH_CONFIG))
         return cache[name]
+
     return get
 
 
 def ssh(host, command, timeout=60):
     """Run a command on a lab host; return stdout (raises on failure or timeout)."""
-    argv = ['ssh', '-F', str(SSH_CONFIG), '-o', 'ControlMaster=no', host, command]
+    argv = ["ssh", "-F", str(SSH_CONFIG), "-o", "ControlMaster=no", host, command]
     return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=timeout).stdout
 
 
@@ -63,24 +64,24 @@ def vip_holders(hosts, interface, vip):
     holders = []
     for name in hosts:
         try:
-            out = ssh(name, f'ip -json addr show dev {interface}', timeout=15)
+            out = ssh(name, f"ip -json addr show dev {interface}", timeout=15)
         except (subprocess.SubprocessError, OSError):
             continue
-        if any(a.get('local') == vip for link in json.loads(out) for a in link.get('addr_info', [])):
+        if any(a.get("local") == vip for link in json.loads(out) for a in link.get("addr_info", [])):
             holders.append(name)
     return holders
 
 
 def addresses_on(host, interface, vip):
     """The address entries (ip -json) of `vip` on `interface` of a testinfra host."""
-    out = host.check_output(f'ip -json addr show dev {interface}')
-    return [a for link in json.loads(out) for a in link['addr_info'] if a.get('local') == vip]
+    out = host.check_output(f"ip -json addr show dev {interface}")
+    return [a for link in json.loads(out) for a in link["addr_info"] if a.get("local") == vip]
 
 
 def reachable(host, timeout=10):
     """True when the host answers over SSH within the timeout (a director that died hard does not)."""
     try:
-        ssh(host, 'true', timeout=timeout)
+        ssh(host, "true", timeout=timeout)
     except (subprocess.SubprocessError, OSError):
         return False
     return True
@@ -88,7 +89,7 @@ def reachable(host, timeout=10):
 
 # Broadcast an ARP request for an address from an interface and print the MACs that answer, one per line.
 # Raw sockets from the stdlib only, so it runs on any host with python3; bounded to `wait` seconds.
-ARP_WHO_HAS = r'''
+ARP_WHO_HAS = r"""
 import fcntl, socket, struct, sys, time
 ifname, target, wait = sys.argv[1], sys.argv[2], float(sys.argv[3])
 sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
@@ -110,7 +111,7 @@ while time.monotonic() < end:
     if frame[12:14] == b'\x08\x06' and frame[20:22] == b'\0\x02' and frame[28:32] == tip:
         answers.add(frame[22:28].hex(':'))
 print('\n'.join(sorted(answers)))
-'''
+"""
 
 
 def arp_answers(host, interface, address, wait=2.0):
@@ -120,4 +121,4 @@ def arp_answers(host, interface, address, wait=2.0):
 
 
 def mac_of(host, interface):
-    return json.loads(ssh(host, f'ip -json link show dev {interface}'))[0]['address']
+    return json.loads(ssh(host, f"ip -json link show dev {interface}"))[0]["address"]

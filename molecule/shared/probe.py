@@ -35,10 +35,16 @@ def outage(samples):
 
 def summary(samples, interval, timeout):
     gap = outage(samples)
-    return {'probes': len(samples), 'failed': sum(1 for _t, body in samples if body is None),
-            'answers': sorted({body for _t, body in samples if body is not None}),
-            'outage_s': None if gap is None else round(gap, 2), 'interval_s': interval, 'timeout_s': timeout,
-            'first_t': samples[0][0] if samples else None, 'last_t': samples[-1][0] if samples else None}
+    return {
+        "probes": len(samples),
+        "failed": sum(1 for _t, body in samples if body is None),
+        "answers": sorted({body for _t, body in samples if body is not None}),
+        "outage_s": None if gap is None else round(gap, 2),
+        "interval_s": interval,
+        "timeout_s": timeout,
+        "first_t": samples[0][0] if samples else None,
+        "last_t": samples[-1][0] if samples else None,
+    }
 
 
 def probe(url, duration, interval, timeout, stop=None):
@@ -63,9 +69,9 @@ def main(argv):
     timeout = float(argv[4]) if len(argv) > 4 else 1.0
     stop = argv[5] if len(argv) > 5 else None
     samples = probe(url, duration, interval, timeout, stop)
-    print(json.dumps({'summary': summary(samples, interval, timeout)}), flush=True)
+    print(json.dumps({"summary": summary(samples, interval, timeout)}), flush=True)
     return 0
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main(sys.argv))

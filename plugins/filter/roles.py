@@ -30,20 +30,22 @@ def _mapping(variables, name):
 
 def director_check(variables):
     """Messages naming each director_* variable at fault; empty when the input is sound."""
-    return rules.director_errors(_mapping(variables, 'director_check'))
+    return rules.director_errors(_mapping(variables, "director_check"))
 
 
 def realserver_check(variables):
     """Messages naming each realserver_* variable at fault; empty when the input is sound."""
-    return rules.realserver_errors(_mapping(variables, 'realserver_check'))
+    return rules.realserver_errors(_mapping(variables, "realserver_check"))
 
 
 def _wanted(services):
     table = {}
     for svc in services or []:
-        key = (str(svc.get('protocol', 'TCP')).lower(), str(svc['vip']), int(svc['port']))
-        table[key] = {(str(rs['address']), int(rs.get('port', svc['port']))): int(rs.get('weight', 1))
-                      for rs in svc.get('real_servers', [])}
+        key = (str(svc.get("protocol", "TCP")).lower(), str(svc["vip"]), int(svc["port"]))
+        table[key] = {
+            (str(rs["address"]), int(rs.get("port", svc["port"]))): int(rs.get("weight", 1))
+            for rs in svc.get("real_servers", [])
+        }
     return table
 
 
@@ -52,10 +54,10 @@ def director_table_diff(ipvs_services, services):
     as sentences (empty when they agree). Weights count; counters and other services' settings do not."""
     have = {}
     for svc in ipvs_services or []:
-        if svc.get('address') is None:
+        if svc.get("address") is None:
             continue
-        key = (str(svc['protocol']), str(svc['address']), int(svc['port']))
-        have[key] = {(str(rs['address']), int(rs['port'])): int(rs['weight']) for rs in svc.get('realservers', [])}
+        key = (str(svc["protocol"]), str(svc["address"]), int(svc["port"]))
+        have[key] = {(str(rs["address"]), int(rs["port"])): int(rs["weight"]) for rs in svc.get("realservers", [])}
     diff = []
     want = _wanted(services)
     for key in sorted(set(want) | set(have)):
@@ -78,11 +80,11 @@ def director_table_diff(ipvs_services, services):
 
 
 RULES_SERVICE = re.compile(r"-A\s+(-t|-u|--sctp-service)\s+(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
-RULES_PROTOCOL = {'-t': 'tcp', '-u': 'udp', '--sctp-service': 'sctp'}
-PURGE_MODES = ('managed', 'all', 'none')
+RULES_PROTOCOL = {"-t": "tcp", "-u": "udp", "--sctp-service": "sctp"}
+PURGE_MODES = ("managed", "all", "none")
 
 
-def director_ipvs_purge(ipvs_services, services, previous_rules='', mode='managed'):
+def director_ipvs_purge(ipvs_services, services, previous_rules="", mode="managed"):
     """The IPVS entries a static table removes, as {'services': [...], 'real_servers': [...]}.
 
     ipvs_services: lvs.ha.ipvs_info services (the kernel now); services: director_services (the model);
@@ -93,24 +95,31 @@ def director_ipvs_purge(ipvs_services, services, previous_rules='', mode='manage
     if mode not in PURGE_MODES:
         raise AnsibleFilterError(f"director_ipvs_purge: mode {mode!r} is not one of {', '.join(PURGE_MODES)}")
     managed = set()
-    for match in RULES_SERVICE.finditer(previous_rules or ''):
-        managed.add((RULES_PROTOCOL[match.group(1)], match.group(2).strip('[]'), int(match.group(3))))
+    for match in RULES_SERVICE.finditer(previous_rules or ""):
+        managed.add((RULES_PROTOCOL[match.group(1)], match.group(2).strip("[]"), int(match.group(3))))
     want = _wanted(services)
-    out = {'services': [], 'real_servers': []}
-    if mode == 'none':
+    out = {"services": [], "real_servers": []}
+    if mode == "none":
         return out
     for svc in ipvs_services or []:
-        if svc.get('address') is None:
+        if svc.get("address") is None:
             continue
-        key = (str(svc['protocol']), str(svc['address']), int(svc['port']))
+        key = (str(svc["protocol"]), str(svc["address"]), int(svc["port"]))
         if key not in want:
-            if mode == 'all' or key in managed:
-                out['services'].append({'protocol': key[0], 'address': key[1], 'port': key[2]})
+            if mode == "all" or key in managed:
+                out["services"].append({"protocol": key[0], "address": key[1], "port": key[2]})
             continue
-        for real in svc.get('realservers', []):
-            if (str(real['address']), int(real['port'])) not in want[key]:
-                out['real_servers'].append({'protocol': key[0], 'service_address': key[1], 'service_port': key[2],
-                                            'address': str(real['address']), 'port': int(real['port'])})
+        for real in svc.get("realservers", []):
+            if (str(real["address"]), int(real["port"])) not in want[key]:
+                out["real_servers"].append(
+                    {
+                        "protocol": key[0],
+                        "service_address": key[1],
+                        "service_port": key[2],
+                        "address": str(real["address"]),
+                        "port": int(real["port"]),
+                    }
+                )
     return out
 
 
@@ -125,17 +134,17 @@ def realserver_vip_plan(links, vips, interface):
     owned = re.compile(rf"{re.escape(str(interface))}:(\d+)")
     now = {}
     for link in links or []:
-        for addr in link.get('addr_info', []):
-            if addr.get('family') == 'inet':
-                now[str(addr.get('local'))] = str(addr.get('label', interface))
-    wanted = sorted({str(v) for v in vips or []}, key=lambda v: ipaddress.ip_address(v).packed.rjust(16, b'\0'))
+        for addr in link.get("addr_info", []):
+            if addr.get("family") == "inet":
+                now[str(addr.get("local"))] = str(addr.get("label", interface))
+    wanted = sorted({str(v) for v in vips or []}, key=lambda v: ipaddress.ip_address(v).packed.rjust(16, b"\0"))
     absent = sorted(a for a, label in now.items() if owned.fullmatch(label) and a not in wanted)
     taken = {now[v] for v in wanted if v in now and owned.fullmatch(now[v])}
     present = []
     number = 0
     for vip in wanted:
         if ipaddress.ip_address(vip).version == 6:
-            present.append({'address': vip, 'prefix': 128, 'label': None})
+            present.append({"address": vip, "prefix": 128, "label": None})
             continue
         label = now.get(vip)
         if label is None or not owned.fullmatch(label):
@@ -143,8 +152,8 @@ def realserver_vip_plan(links, vips, interface):
                 number += 1
             label = f"{interface}:{number}"
             taken.add(label)
-        present.append({'address': vip, 'prefix': 32, 'label': label})
-    return {'present': present, 'absent': absent}
+        present.append({"address": vip, "prefix": 32, "label": label})
+    return {"present": present, "absent": absent}
 
 
 class FilterModule:
@@ -152,9 +161,9 @@ class FilterModule:
 
     def filters(self):
         return {
-            'director_check': director_check,
-            'realserver_check': realserver_check,
-            'director_table_diff': director_table_diff,
-            'realserver_vip_plan': realserver_vip_plan,
-            'director_ipvs_purge': director_ipvs_purge,
+            "director_check": director_check,
+            "realserver_check": realserver_check,
+            "director_table_diff": director_table_diff,
+            "realserver_vip_plan": realserver_vip_plan,
+            "director_ipvs_purge": director_ipvs_purge,
         }

@@ -26,27 +26,28 @@ try:
 except ImportError:
     netaddr = None
 
-SUBNET = 'lvs_subnet'
-SERVICES = 'lvs_services'
-VRRP = 'lvs_vrrp'
-HEALTH_PATH = 'lvs_health_path'
+SUBNET = "lvs_subnet"
+SERVICES = "lvs_services"
+VRRP = "lvs_vrrp"
+HEALTH_PATH = "lvs_health_path"
 
-SITE_REAL_SERVER = {'host': rules.pattern(rules.NAME), 'port': rules.PORT, 'weight': rules.WEIGHT}
-SITE_SERVICE_EXTRA = {'persistence_netmask': rules.integer(0, 128, 'a prefix length')}
+SITE_REAL_SERVER = {"host": rules.pattern(rules.NAME), "port": rules.PORT, "weight": rules.WEIGHT}
+SITE_SERVICE_EXTRA = {"persistence_netmask": rules.integer(0, 128, "a prefix length")}
 VRRP_FIELDS = {
-    'name': rules.pattern(rules.NAME),
-    'version': rules.choice(rules.VRRP_VERSIONS),
-    'virtual_router_id': rules.integer(1, 255, 'a VRRP router id (unique on the segment)'),
-    'advert_int': None,  # depends on the version
-    'auth_pass': None,  # a secret, checked without echo
-    'vip_label': None,  # depends on each director's interface
+    "name": rules.pattern(rules.NAME),
+    "version": rules.choice(rules.VRRP_VERSIONS),
+    "virtual_router_id": rules.integer(1, 255, "a VRRP router id (unique on the segment)"),
+    "advert_int": None,  # depends on the version
+    "auth_pass": None,  # a secret, checked without echo
+    "vip_label": None,  # depends on each director's interface
 }
 
 
 def _need_netaddr():
     if netaddr is None:
-        raise AnsibleFilterError("the lvs.ha site filters need the Python library netaddr on the controller "
-                                 "(pip install netaddr)")
+        raise AnsibleFilterError(
+            "the lvs.ha site filters need the Python library netaddr on the controller (pip install netaddr)"
+        )
 
 
 def _hostvars_of(hostvars, host):
@@ -70,7 +71,7 @@ def _in(addr, net):
 
 
 def _vips(services):
-    return {str(s.get('vip')) for s in services or [] if isinstance(s, Mapping)}
+    return {str(s.get("vip")) for s in services or [] if isinstance(s, Mapping)}
 
 
 def resolve_address(hv: Mapping, host: str, net, vips=()):
@@ -80,30 +81,38 @@ def resolve_address(hv: Mapping, host: str, net, vips=()):
     among the host's gathered facts (VIPs left out: a director or real server may hold them too).
     """
     where = f"host_vars/{host}"
-    if 'lvs_address' in hv:
-        addr = rules.ip_address(hv['lvs_address'])
+    if "lvs_address" in hv:
+        addr = rules.ip_address(hv["lvs_address"])
         if addr is None:
             return None, f"{host}: lvs_address {rules.show(hv['lvs_address'])} is not an IP address written plainly"
         if not _in(addr, net):
             return None, f"{host}: lvs_address {addr} is outside {SUBNET} {net}; set it to the host's address there"
         return str(addr), None
-    target = hv.get('ansible_host', host)
+    target = hv.get("ansible_host", host)
     addr = rules.ip_address(target)
     if addr is not None and _in(addr, net):
         return str(addr), None
-    facts = hv.get('ansible_facts') or {}
-    known = list(facts.get('all_ipv4_addresses') or []) + list(facts.get('all_ipv6_addresses') or [])
-    found = sorted({a for a in known if rules.ip_address(a) is not None and net is not None and _in(a, net)
-                    and a not in vips})
+    facts = hv.get("ansible_facts") or {}
+    known = list(facts.get("all_ipv4_addresses") or []) + list(facts.get("all_ipv6_addresses") or [])
+    found = sorted(
+        {a for a in known if rules.ip_address(a) is not None and net is not None and _in(a, net) and a not in vips}
+    )
     if len(found) == 1:
         return found[0], None
     if len(found) > 1:
-        return None, (f"{host}: has several addresses on {SUBNET} {net} ({', '.join(found)}); set lvs_address in "
-                      f"{where} to the one the directors reach it at")
-    seen = (f"none of its addresses ({', '.join(known)}) is on {SUBNET} {net}" if known
-            else "no facts were gathered from it")
-    return None, (f"{host}: no address on {SUBNET} {net}: ansible_host {rules.show(target)} is not an address "
-                  f"there and {seen}; set lvs_address in {where}")
+        return None, (
+            f"{host}: has several addresses on {SUBNET} {net} ({', '.join(found)}); set lvs_address in "
+            f"{where} to the one the directors reach it at"
+        )
+    seen = (
+        f"none of its addresses ({', '.join(known)}) is on {SUBNET} {net}"
+        if known
+        else "no facts were gathered from it"
+    )
+    return None, (
+        f"{host}: no address on {SUBNET} {net}: ansible_host {rules.show(target)} is not an address "
+        f"there and {seen}; set lvs_address in {where}"
+    )
 
 
 def site_address(hostvars, host, subnet=None):
@@ -116,22 +125,24 @@ def site_address(hostvars, host, subnet=None):
 
 def _check_service(chk, idx, svc, net, hostvars, host_addresses):
     name = f"{SERVICES}[{idx}]"
-    if not rules.check_service(chk, name, svc, SITE_SERVICE_EXTRA, SITE_REAL_SERVER, real_required=('host',)):
+    if not rules.check_service(chk, name, svc, SITE_SERVICE_EXTRA, SITE_REAL_SERVER, real_required=("host",)):
         return
-    vip = rules.ip_address(svc.get('vip'))
+    vip = rules.ip_address(svc.get("vip"))
     if vip is not None:
         if net is not None and not _in(vip, net):
-            chk.add(f"{name}.vip", f"{vip} is outside {SUBNET} {net}; direct routing needs the VIP on the directors' "
-                                   f"L2 subnet")
+            chk.add(
+                f"{name}.vip",
+                f"{vip} is outside {SUBNET} {net}; direct routing needs the VIP on the directors' L2 subnet",
+            )
         for host, addr in sorted(host_addresses.items()):
             if addr == str(vip):
                 chk.add(f"{name}.vip", f"{vip} is the address of inventory host {host}; pick a free address")
-    netmask = svc.get('persistence_netmask')
+    netmask = svc.get("persistence_netmask")
     if vip is not None and rules.is_int(netmask) and netmask > vip.max_prefixlen:
         chk.add(f"{name}.persistence_netmask", f"{netmask} is longer than an IPv{vip.version} address")
     seen = set()
-    for ridx, real in enumerate(svc.get('real_servers') or []):
-        host = real.get('host') if isinstance(real, Mapping) else None
+    for ridx, real in enumerate(svc.get("real_servers") or []):
+        host = real.get("host") if isinstance(real, Mapping) else None
         if not rules.NAME.matches(host):
             continue
         rname = f"{name}.real_servers[{ridx}].host"
@@ -142,23 +153,27 @@ def _check_service(chk, idx, svc, net, hostvars, host_addresses):
             chk.add(rname, f"{host} is not in the inventory; add it or fix the name")
         elif host in host_addresses and host_addresses[host] is None:
             chk.add(rname, f"{host} has no address on {SUBNET}; see the message for {host}")
-        elif vip is not None and host in host_addresses and svc.get('forwarding', 'dr') != 'tunnel' \
-                and rules.ip_address(host_addresses[host]).version != vip.version:
+        elif (
+            vip is not None
+            and host in host_addresses
+            and svc.get("forwarding", "dr") != "tunnel"
+            and rules.ip_address(host_addresses[host]).version != vip.version
+        ):
             chk.add(rname, f"{host} ({host_addresses[host]}) is not IPv{vip.version} like the VIP {vip}")
 
 
 def _check_vrrp(chk, vrrp, hostvars, directors, net):
-    if not chk.fields(VRRP, vrrp, VRRP_FIELDS, required=('virtual_router_id',)):
+    if not chk.fields(VRRP, vrrp, VRRP_FIELDS, required=("virtual_router_id",)):
         vrrp = {}
-    version = vrrp.get('version', 2)
-    rules.check_advert_int(chk, f"{VRRP}.advert_int", vrrp.get('advert_int', 1), version)
-    rules.check_vrrp_auth(chk, f"{VRRP}.version", version, f"{VRRP}.auth_pass", vrrp.get('auth_pass'))
+    version = vrrp.get("version", 2)
+    rules.check_advert_int(chk, f"{VRRP}.advert_int", vrrp.get("advert_int", 1), version)
+    rules.check_vrrp_auth(chk, f"{VRRP}.version", version, f"{VRRP}.auth_pass", vrrp.get("auth_pass"))
     states = {}
     interfaces = {}
     for host in directors:
         hv = _hostvars_of(hostvars, host)
-        state, prio = hv.get('lvs_vrrp_state'), hv.get('lvs_vrrp_priority')
-        interface = hv.get('lvs_director_interface', 'ens33')
+        state, prio = hv.get("lvs_vrrp_state"), hv.get("lvs_vrrp_priority")
+        interface = hv.get("lvs_director_interface", "ens33")
         if state not in rules.VRRP_STATES:
             chk.add(host, f"lvs_vrrp_state {rules.show(state)} is not MASTER or BACKUP (set it in host_vars/{host})")
         if not rules.is_int(prio) or not 1 <= prio <= 255:
@@ -167,24 +182,35 @@ def _check_vrrp(chk, vrrp, hostvars, directors, net):
             states[host] = (state, prio)
         if chk.value(f"{host}: lvs_director_interface", interface, rules.pattern(rules.INTERFACE)):
             interfaces.setdefault(str(interface), []).append(host)
-    if 'vip_label' in vrrp:
+    if "vip_label" in vrrp:
         # One label for every director: it must suit each interface (leave it out and each director labels
         # the VIPs <its interface>:0).
         for interface, hosts in sorted(interfaces.items()):
-            rules.check_label(chk, f"{VRRP}.vip_label", vrrp['vip_label'], interface,
-                              f" ({', '.join(hosts)} use {interface}; or leave vip_label out)")
+            rules.check_label(
+                chk,
+                f"{VRRP}.vip_label",
+                vrrp["vip_label"],
+                interface,
+                f" ({', '.join(hosts)} use {interface}; or leave vip_label out)",
+            )
     if not directors:
-        chk.add('directors', "no director hosts were given to the site check")
-    masters = [h for h, (s, _p) in states.items() if s == 'MASTER']
+        chk.add("directors", "no director hosts were given to the site check")
+    masters = [h for h, (s, _p) in states.items() if s == "MASTER"]
     prios = [p for _s, p in states.values()]
     if len(states) == len(directors) and len(masters) != 1 and len(set(prios)) != len(prios):
-        chk.add('lvs_vrrp_state/lvs_vrrp_priority', f"{len(masters)} MASTER and equal priorities among "
-                f"{', '.join(directors)}; make exactly one MASTER or give every director its own priority")
+        chk.add(
+            "lvs_vrrp_state/lvs_vrrp_priority",
+            f"{len(masters)} MASTER and equal priorities among "
+            f"{', '.join(directors)}; make exactly one MASTER or give every director its own priority",
+        )
     if len(masters) == 1:
         mprio = states[masters[0]][1]
         if any(p >= mprio for h, (_s, p) in states.items() if h != masters[0]):
-            chk.add(masters[0], f"lvs_vrrp_priority {mprio} is the MASTER's but not the highest ({max(prios)}); "
-                                f"give the MASTER a priority above every BACKUP")
+            chk.add(
+                masters[0],
+                f"lvs_vrrp_priority {mprio} is the MASTER's but not the highest ({max(prios)}); "
+                f"give the MASTER a priority above every BACKUP",
+            )
 
 
 def site_check(model, hostvars, directors):
@@ -205,8 +231,12 @@ def site_check(model, hostvars, directors):
             cidr = netaddr.IPNetwork(str(subnet)).cidr if isinstance(subnet, str) else None
         except (netaddr.AddrFormatError, ValueError, TypeError):
             cidr = None
-        chk.add(SUBNET, f"{rules.show(subnet)} has host bits set; write {cidr}" if cidr is not None
-                else f"{rules.show(subnet)} is not a network such as 192.168.100.0/24")
+        chk.add(
+            SUBNET,
+            f"{rules.show(subnet)} has host bits set; write {cidr}"
+            if cidr is not None
+            else f"{rules.show(subnet)} is not a network such as 192.168.100.0/24",
+        )
         net = cidr
     directors = list(directors or [])
     services = model.get(SERVICES)
@@ -214,9 +244,15 @@ def site_check(model, hostvars, directors):
         chk.add(SERVICES, "must be a non-empty list of virtual services")
         services = []
     vips = _vips(services)
-    real_hosts = sorted({r.get('host') for s in services if isinstance(s, Mapping)
-                         for r in (s.get('real_servers') or []) if isinstance(r, Mapping)
-                         and rules.NAME.matches(r.get('host')) and r.get('host') in hostvars})
+    real_hosts = sorted(
+        {
+            r.get("host")
+            for s in services
+            if isinstance(s, Mapping)
+            for r in (s.get("real_servers") or [])
+            if isinstance(r, Mapping) and rules.NAME.matches(r.get("host")) and r.get("host") in hostvars
+        }
+    )
     host_addresses = {}
     for host in sorted(set(directors) | set(real_hosts)):
         addr, problem = resolve_address(_hostvars_of(hostvars, host), host, net, vips)
@@ -225,14 +261,14 @@ def site_check(model, hostvars, directors):
             chk.errors.append(problem)
     for host in hostvars:
         if host not in host_addresses:
-            addr = rules.ip_address(_hostvars_of(hostvars, host).get('ansible_host', host))
+            addr = rules.ip_address(_hostvars_of(hostvars, host).get("ansible_host", host))
             if addr is not None:
                 host_addresses[host] = str(addr)
     keys = {}
     for idx, svc in enumerate(services):
         _check_service(chk, idx, svc, net, hostvars, host_addresses)
         if isinstance(svc, Mapping):
-            key = (str(svc.get('protocol', 'TCP')).upper(), str(svc.get('vip')), svc.get('port'))
+            key = (str(svc.get("protocol", "TCP")).upper(), str(svc.get("vip")), svc.get("port"))
             if key in keys:
                 chk.add(f"{SERVICES}[{idx}]", f"same protocol, vip and port as {SERVICES}[{keys[key]}]")
             keys.setdefault(key, idx)
@@ -240,11 +276,12 @@ def site_check(model, hostvars, directors):
         chk.value(HEALTH_PATH, model[HEALTH_PATH], rules.pattern(rules.URL_PATH))
     for host in real_hosts:
         hv = _hostvars_of(hostvars, host)
-        if 'lvs_page_text' in hv:
-            chk.value(f"{host}: lvs_page_text", hv['lvs_page_text'], rules.pattern(rules.PAGE_TEXT))
-        if 'lvs_realserver_interface' in hv:
-            chk.value(f"{host}: lvs_realserver_interface", hv['lvs_realserver_interface'],
-                      rules.pattern(rules.INTERFACE))
+        if "lvs_page_text" in hv:
+            chk.value(f"{host}: lvs_page_text", hv["lvs_page_text"], rules.pattern(rules.PAGE_TEXT))
+        if "lvs_realserver_interface" in hv:
+            chk.value(
+                f"{host}: lvs_realserver_interface", hv["lvs_realserver_interface"], rules.pattern(rules.INTERFACE)
+            )
     _check_vrrp(chk, model.get(VRRP), hostvars, directors, net)
     return chk.errors
 
@@ -255,80 +292,93 @@ def site_services(services, hostvars, subnet=None):
     out = []
     vips = _vips(services)
     for svc in services or []:
-        port = svc['port']
+        port = svc["port"]
         reals = []
-        for real in svc.get('real_servers', []):
-            host = real['host']
+        for real in svc.get("real_servers", []):
+            host = real["host"]
             if host not in hostvars:
                 raise AnsibleFilterError(f"site_services: real server {host!r} is not in the inventory")
             hv = _hostvars_of(hostvars, host)
-            address, problem = resolve_address(hv, host, _network(subnet if subnet is not None else hv.get(SUBNET)),
-                                               vips)
+            address, problem = resolve_address(
+                hv, host, _network(subnet if subnet is not None else hv.get(SUBNET)), vips
+            )
             if address is None:
                 raise AnsibleFilterError(f"site_services: {problem}")
-            reals.append({'host': host, 'address': address, 'port': real.get('port', port),
-                          'weight': real.get('weight', 1)})
+            reals.append(
+                {"host": host, "address": address, "port": real.get("port", port), "weight": real.get("weight", 1)}
+            )
         shaped = {
-            'name': svc.get('name', f"{svc['vip']}:{port}"),
-            'vip': str(svc['vip']),
-            'port': port,
-            'protocol': str(svc.get('protocol', 'TCP')).upper(),
-            'scheduler': svc.get('scheduler', 'rr'),
-            'forwarding': svc.get('forwarding', 'dr'),
-            'persistence_timeout': svc.get('persistence_timeout', 0),
-            'delay_loop': svc.get('delay_loop', 2),
-            'check': dict(svc.get('check') or {'type': 'tcp'}),
-            'real_servers': reals,
+            "name": svc.get("name", f"{svc['vip']}:{port}"),
+            "vip": str(svc["vip"]),
+            "port": port,
+            "protocol": str(svc.get("protocol", "TCP")).upper(),
+            "scheduler": svc.get("scheduler", "rr"),
+            "forwarding": svc.get("forwarding", "dr"),
+            "persistence_timeout": svc.get("persistence_timeout", 0),
+            "delay_loop": svc.get("delay_loop", 2),
+            "check": dict(svc.get("check") or {"type": "tcp"}),
+            "real_servers": reals,
         }
-        for optional in ('quorum', 'sorry_server', 'sorry_server_port'):
+        for optional in ("quorum", "sorry_server", "sorry_server_port"):
             if optional in svc:
                 shaped[optional] = svc[optional]
-        if 'persistence_netmask' in svc:
+        if "persistence_netmask" in svc:
             # keepalived's persistence_granularity is a netmask; the model gives a prefix length.
-            shaped['persistence_granularity'] = str(ipaddress.ip_network(
-                f"{'::' if ':' in shaped['vip'] else '0.0.0.0'}/{int(svc['persistence_netmask'])}").netmask)
+            shaped["persistence_granularity"] = str(
+                ipaddress.ip_network(
+                    f"{'::' if ':' in shaped['vip'] else '0.0.0.0'}/{int(svc['persistence_netmask'])}"
+                ).netmask
+            )
         out.append(shaped)
     return out
 
 
 def _serves(svc, host):
-    return any(real.get('host') == host for real in svc.get('real_servers', []))
+    return any(real.get("host") == host for real in svc.get("real_servers", []))
 
 
 def site_vips(services, host):
     """Sorted unique VIPs of the services that list `host` among their real servers."""
-    vips = {str(svc['vip']) for svc in services or [] if _serves(svc, host)}
-    return sorted(vips, key=lambda v: ipaddress.ip_address(v).packed.rjust(16, b'\0'))
+    vips = {str(svc["vip"]) for svc in services or [] if _serves(svc, host)}
+    return sorted(vips, key=lambda v: ipaddress.ip_address(v).packed.rjust(16, b"\0"))
 
 
 def site_ports(services, host):
     """Sorted unique ports `host` must serve: each service's port (or the real server's own, for NAT)."""
-    ports = {real.get('port', svc['port']) for svc in services or []
-             for real in svc.get('real_servers', []) if real.get('host') == host}
+    ports = {
+        real.get("port", svc["port"])
+        for svc in services or []
+        for real in svc.get("real_servers", [])
+        if real.get("host") == host
+    }
     return sorted(ports)
 
 
 def site_interface(hostvars, host, address):
     """The interface that holds `address` on a host: lvs_realserver_interface when set, else from its facts."""
     hv = _hostvars_of(hostvars, host)
-    if 'lvs_realserver_interface' in hv:
-        return hv['lvs_realserver_interface']
-    facts = hv.get('ansible_facts') or {}
-    for name in facts.get('interfaces') or []:
-        entry = facts.get(str(name).replace('-', '_')) or {}
-        ipv4 = [entry.get('ipv4') or {}] + list(entry.get('ipv4_secondaries') or [])
-        ipv6 = list(entry.get('ipv6') or [])
-        if name != 'lo' and any(a.get('address') == address for a in ipv4 + ipv6):
-            return entry.get('device', name)
-    raise AnsibleFilterError(f"site_interface: {host} has no interface with {address} in its facts; set "
-                             f"lvs_realserver_interface in host_vars/{host}")
+    if "lvs_realserver_interface" in hv:
+        return hv["lvs_realserver_interface"]
+    facts = hv.get("ansible_facts") or {}
+    for name in facts.get("interfaces") or []:
+        entry = facts.get(str(name).replace("-", "_")) or {}
+        ipv4 = [entry.get("ipv4") or {}] + list(entry.get("ipv4_secondaries") or [])
+        ipv6 = list(entry.get("ipv6") or [])
+        if name != "lo" and any(a.get("address") == address for a in ipv4 + ipv6):
+            return entry.get("device", name)
+    raise AnsibleFilterError(
+        f"site_interface: {host} has no interface with {address} in its facts; set "
+        f"lvs_realserver_interface in host_vars/{host}"
+    )
 
 
 def site_rollout_order(directors, hostvars):
     """Directors in rollout order: BACKUPs by rising priority, then the MASTER (the VIP moves at most once)."""
+
     def key(host):
         hv = _hostvars_of(hostvars, host)
-        return (hv.get('lvs_vrrp_state') == 'MASTER', hv.get('lvs_vrrp_priority', 0), host)
+        return (hv.get("lvs_vrrp_state") == "MASTER", hv.get("lvs_vrrp_priority", 0), host)
+
     return sorted(directors or [], key=key)
 
 
@@ -337,11 +387,11 @@ class FilterModule:
 
     def filters(self):
         return {
-            'site_check': site_check,
-            'site_address': site_address,
-            'site_services': site_services,
-            'site_vips': site_vips,
-            'site_ports': site_ports,
-            'site_interface': site_interface,
-            'site_rollout_order': site_rollout_order,
+            "site_check": site_check,
+            "site_address": site_address,
+            "site_services": site_services,
+            "site_vips": site_vips,
+            "site_ports": site_ports,
+            "site_interface": site_interface,
+            "site_rollout_order": site_rollout_order,
         }

@@ -21,15 +21,15 @@ import socket
 import struct
 import traceback
 
-PROTOCOLS = {'tcp': socket.IPPROTO_TCP, 'udp': socket.IPPROTO_UDP, 'sctp': 132}
+PROTOCOLS = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "sctp": 132}
 PROTOCOL_NAMES = {v: k for k, v in PROTOCOLS.items()}
-FAMILIES = {'ipv4': socket.AF_INET, 'ipv6': socket.AF_INET6}
+FAMILIES = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
 FAMILY_NAMES = {v: k for k, v in FAMILIES.items()}
-FULL_PREFIX = {'ipv4': 32, 'ipv6': 128}
+FULL_PREFIX = {"ipv4": 32, "ipv6": 128}
 
-SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos']
-SCHED_FLAGS = ['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port']
-FORWARDING = ['dr', 'nat', 'tunnel']
+SCHEDULERS = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"]
+SCHED_FLAGS = ["sh-fallback", "sh-port", "mh-fallback", "mh-port"]
+FORWARDING = ["dr", "nat", "tunnel"]
 
 # include/uapi/linux/ip_vs.h
 SVC_F_PERSISTENT = 0x0001
@@ -37,22 +37,28 @@ SVC_F_HASHED = 0x0002
 SVC_F_ONEPACKET = 0x0004
 SVC_F_SCHED1 = 0x0008
 SVC_F_SCHED2 = 0x0010
-FLAG_BITS = {'sh-fallback': SVC_F_SCHED1, 'sh-port': SVC_F_SCHED2, 'mh-fallback': SVC_F_SCHED1, 'mh-port': SVC_F_SCHED2}
-FWD_METHODS = {'nat': 0, 'tunnel': 2, 'dr': 3}
+FLAG_BITS = {"sh-fallback": SVC_F_SCHED1, "sh-port": SVC_F_SCHED2, "mh-fallback": SVC_F_SCHED1, "mh-port": SVC_F_SCHED2}
+FWD_METHODS = {"nat": 0, "tunnel": 2, "dr": 3}
 FWD_NAMES = {v: k for k, v in FWD_METHODS.items()}
-IPVSADM_FWD = {'nat': '-m', 'tunnel': '-i', 'dr': '-g'}
-IPVSADM_PROTO = {'tcp': '-t', 'udp': '-u', 'sctp': '--sctp-service'}
+IPVSADM_FWD = {"nat": "-m", "tunnel": "-i", "dr": "-g"}
+IPVSADM_PROTO = {"tcp": "-t", "udp": "-u", "sctp": "--sctp-service"}
 
-PROC_IP_VS = '/proc/net/ip_vs'
-RUNTIME_FIELDS = ('realservers', 'active_connections', 'inactive_connections', 'stats')
-COUNTERS = ['connections', 'packets_in', 'packets_out', 'bytes_in', 'bytes_out']
+PROC_IP_VS = "/proc/net/ip_vs"
+RUNTIME_FIELDS = ("realservers", "active_connections", "inactive_connections", "stats")
+COUNTERS = ["connections", "packets_in", "packets_out", "bytes_in", "bytes_out"]
 
 
 class IPVSError(Exception):
     """A failure with a message that names its cause; when a command failed, its argv, rc, stdout and stderr."""
 
-    def __init__(self, msg: str, cmd: list[str] | None = None, rc: int | None = None, stdout: str | None = None,
-                 stderr: str | None = None):
+    def __init__(
+        self,
+        msg: str,
+        cmd: list[str] | None = None,
+        rc: int | None = None,
+        stdout: str | None = None,
+        stderr: str | None = None,
+    ):
         super().__init__(msg)
         self.msg = msg
         self.cmd = cmd
@@ -63,25 +69,36 @@ class IPVSError(Exception):
     def fail_args(self) -> dict:
         """Keyword arguments for module.fail_json(): msg, and cmd, rc, stdout, stderr where a command ran."""
         if self.cmd is None:
-            return {'msg': self.msg}
-        return {'msg': self.msg, 'cmd': self.cmd, 'rc': self.rc, 'stdout': self.stdout, 'stderr': self.stderr}
+            return {"msg": self.msg}
+        return {"msg": self.msg, "cmd": self.cmd, "rc": self.rc, "stdout": self.stdout, "stderr": self.stderr}
 
 
 # ---- the data model -----------------------------------------------------------------------------------
 
+
 def family_of(address: str) -> str:
-    return f'ipv{ipaddress.ip_address(address).version}'
+    return f"ipv{ipaddress.ip_address(address).version}"
 
 
 def service_key(svc: dict) -> tuple:
     """The natural key of a service: (fwmark, family) or (protocol, address, port)."""
-    if svc.get('fwmark'):
-        return ('fwmark', svc['fwmark'], svc['family'])
-    return (svc['protocol'], str(ipaddress.ip_address(svc['address'])), svc['port'])
+    if svc.get("fwmark"):
+        return ("fwmark", svc["fwmark"], svc["family"])
+    return (svc["protocol"], str(ipaddress.ip_address(svc["address"])), svc["port"])
 
 
-def service_record(protocol=None, address=None, port=None, fwmark=None, family=None, scheduler='wlc',
-                   persistence_timeout=0, persistence_netmask=None, sched_flags=(), one_packet=False) -> dict:
+def service_record(
+    protocol=None,
+    address=None,
+    port=None,
+    fwmark=None,
+    family=None,
+    scheduler="wlc",
+    persistence_timeout=0,
+    persistence_netmask=None,
+    sched_flags=(),
+    one_packet=False,
+) -> dict:
     """A normalised service: the form every backend returns and every module compares."""
     if fwmark:
         protocol = address = port = None
@@ -89,38 +106,38 @@ def service_record(protocol=None, address=None, port=None, fwmark=None, family=N
         fwmark = None
         address = str(ipaddress.ip_address(address))
         family = family_of(address)
-    family = family or 'ipv4'
+    family = family or "ipv4"
     full = FULL_PREFIX[family]
     if not persistence_timeout:
         persistence_timeout, persistence_netmask = 0, full
     return {
-        'protocol': protocol,
-        'address': address,
-        'port': port,
-        'fwmark': fwmark,
-        'family': family,
-        'scheduler': scheduler,
-        'persistence_timeout': persistence_timeout,
-        'persistence_netmask': full if persistence_netmask is None else persistence_netmask,
-        'sched_flags': sorted(sched_flags),
-        'one_packet': bool(one_packet),
+        "protocol": protocol,
+        "address": address,
+        "port": port,
+        "fwmark": fwmark,
+        "family": family,
+        "scheduler": scheduler,
+        "persistence_timeout": persistence_timeout,
+        "persistence_netmask": full if persistence_netmask is None else persistence_netmask,
+        "sched_flags": sorted(sched_flags),
+        "one_packet": bool(one_packet),
     }
 
 
-def realserver_record(address, port, forwarding='dr', weight=1, upper_threshold=0, lower_threshold=0) -> dict:
+def realserver_record(address, port, forwarding="dr", weight=1, upper_threshold=0, lower_threshold=0) -> dict:
     return {
-        'address': str(ipaddress.ip_address(address)),
-        'port': port,
-        'family': family_of(address),
-        'forwarding': forwarding,
-        'weight': weight,
-        'upper_threshold': upper_threshold,
-        'lower_threshold': lower_threshold,
+        "address": str(ipaddress.ip_address(address)),
+        "port": port,
+        "family": family_of(address),
+        "forwarding": forwarding,
+        "weight": weight,
+        "upper_threshold": upper_threshold,
+        "lower_threshold": lower_threshold,
     }
 
 
 def realserver_key(rs: dict) -> tuple:
-    return (rs['address'], rs['port'])
+    return (rs["address"], rs["port"])
 
 
 def config_of(obj: dict) -> dict:
@@ -135,59 +152,61 @@ def find_service(table: list[dict], key: tuple) -> dict | None:
 def find_realserver(service: dict | None, key: tuple) -> dict | None:
     if not service:
         return None
-    return next((r for r in service['realservers'] if realserver_key(r) == key), None)
+    return next((r for r in service["realservers"] if realserver_key(r) == key), None)
 
 
 def sort_table(table: list[dict]) -> list[dict]:
     """Services and their real servers in one stable order (the backends list them in different orders)."""
+
     def svc_order(svc):
-        if svc['fwmark']:
-            return (1, svc['family'], svc['fwmark'], '', 0)
-        return (0, svc['family'], int(ipaddress.ip_address(svc['address'])), svc['protocol'], svc['port'])
+        if svc["fwmark"]:
+            return (1, svc["family"], svc["fwmark"], "", 0)
+        return (0, svc["family"], int(ipaddress.ip_address(svc["address"])), svc["protocol"], svc["port"])
 
     for svc in table:
-        svc['realservers'].sort(key=lambda r: (r['family'], int(ipaddress.ip_address(r['address'])), r['port']))
+        svc["realservers"].sort(key=lambda r: (r["family"], int(ipaddress.ip_address(r["address"])), r["port"]))
     return sorted(table, key=svc_order)
 
 
 def flag_names(flags: int, scheduler: str) -> list[str]:
     """Scheduler flag bits as the kernel names them for this scheduler (sh-*, mh-*)."""
-    if scheduler not in ('sh', 'mh'):
+    if scheduler not in ("sh", "mh"):
         return []
-    return sorted(f'{scheduler}-{name}' for name, bit in (('fallback', SVC_F_SCHED1), ('port', SVC_F_SCHED2))
-                  if flags & bit)
+    return sorted(
+        f"{scheduler}-{name}" for name, bit in (("fallback", SVC_F_SCHED1), ("port", SVC_F_SCHED2)) if flags & bit
+    )
 
 
 def flags_value(svc: dict) -> int:
-    value = SVC_F_PERSISTENT if svc['persistence_timeout'] else 0
-    if svc['one_packet']:
+    value = SVC_F_PERSISTENT if svc["persistence_timeout"] else 0
+    if svc["one_packet"]:
         value |= SVC_F_ONEPACKET
-    for name in svc['sched_flags']:
+    for name in svc["sched_flags"]:
         value |= FLAG_BITS[name]
     return value
 
 
 def prefix_of_netmask(netmask: str) -> int:
-    return ipaddress.IPv4Network(f'0.0.0.0/{netmask}').prefixlen
+    return ipaddress.IPv4Network(f"0.0.0.0/{netmask}").prefixlen
 
 
 def netmask_of_prefix(prefix: int) -> str:
-    return str(ipaddress.IPv4Network(f'0.0.0.0/{prefix}').netmask)
+    return str(ipaddress.IPv4Network(f"0.0.0.0/{prefix}").netmask)
 
 
 def describe_service(svc: dict) -> str:
-    if svc.get('fwmark'):
+    if svc.get("fwmark"):
         return f"fwmark {svc['fwmark']} ({svc['family']})"
     return f"{svc['protocol']} {format_endpoint(svc['address'], svc['port'])}"
 
 
 def format_endpoint(address: str, port: int) -> str:
-    return f'[{address}]:{port}' if ':' in address else f'{address}:{port}'
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def check_kernel(proc_path: str = PROC_IP_VS) -> None:
     if not os.path.exists(proc_path):
-        raise IPVSError(f'ip_vs kernel module is not loaded ({proc_path} is missing): run `modprobe ip_vs` first')
+        raise IPVSError(f"ip_vs kernel module is not loaded ({proc_path} is missing): run `modprobe ip_vs` first")
 
 
 # ---- backend: generic netlink through pyroute2 -------------------------------------------------------
@@ -204,104 +223,108 @@ def import_pyroute2():
     except ImportError:
         PYROUTE2_IMPORT_ERROR = traceback.format_exc()
         return None
-    return {'IPVS': IPVS, 'IPVSDest': IPVSDest, 'IPVSService': IPVSService, 'NetlinkError': NetlinkError}
+    return {"IPVS": IPVS, "IPVSDest": IPVSDest, "IPVSService": IPVSService, "NetlinkError": NetlinkError}
 
 
 def _stats(attrs: dict, prefix: str) -> dict:
-    stats = attrs.get(f'{prefix}STATS64') or attrs.get(f'{prefix}STATS') or {}
-    values = dict(stats.get('attrs') or [])
-    names = ['CONNS', 'INPKTS', 'OUTPKTS', 'INBYTES', 'OUTBYTES']
-    return {counter: values.get(f'IPVS_STATS_ATTR_{name}', 0) for counter, name in zip(COUNTERS, names)}
+    stats = attrs.get(f"{prefix}STATS64") or attrs.get(f"{prefix}STATS") or {}
+    values = dict(stats.get("attrs") or [])
+    names = ["CONNS", "INPKTS", "OUTPKTS", "INBYTES", "OUTBYTES"]
+    return {counter: values.get(f"IPVS_STATS_ATTR_{name}", 0) for counter, name in zip(COUNTERS, names)}
 
 
 def netmask_from_nla(value: str, family: str) -> int:
     """IPVS_SVC_ATTR_NETMASK is a 32-bit field: a mask for IPv4, a prefix length (host order) for IPv6."""
-    if family == 'ipv6':
-        return struct.unpack('=I', socket.inet_aton(value))[0]
+    if family == "ipv6":
+        return struct.unpack("=I", socket.inet_aton(value))[0]
     return prefix_of_netmask(value)
 
 
 def netmask_to_nla(prefix: int, family: str) -> str:
-    if family == 'ipv6':
-        return socket.inet_ntoa(struct.pack('=I', prefix))
+    if family == "ipv6":
+        return socket.inet_ntoa(struct.pack("=I", prefix))
     return netmask_of_prefix(prefix)
 
 
 def service_from_nla(attrs: dict) -> dict:
     """Map the attributes of one IPVS_CMD_ATTR_SERVICE record (name -> value) to the data model."""
-    family = FAMILY_NAMES[attrs['IPVS_SVC_ATTR_AF']]
-    flags = attrs.get('IPVS_SVC_ATTR_FLAGS', {}).get('flags', 0)
-    scheduler = attrs['IPVS_SVC_ATTR_SCHED_NAME']
+    family = FAMILY_NAMES[attrs["IPVS_SVC_ATTR_AF"]]
+    flags = attrs.get("IPVS_SVC_ATTR_FLAGS", {}).get("flags", 0)
+    scheduler = attrs["IPVS_SVC_ATTR_SCHED_NAME"]
     persistent = flags & SVC_F_PERSISTENT
     svc = service_record(
-        protocol=PROTOCOL_NAMES.get(attrs.get('IPVS_SVC_ATTR_PROTOCOL')),
-        address=attrs.get('IPVS_SVC_ATTR_ADDR'),
-        port=attrs.get('IPVS_SVC_ATTR_PORT'),
-        fwmark=attrs.get('IPVS_SVC_ATTR_FWMARK'),
+        protocol=PROTOCOL_NAMES.get(attrs.get("IPVS_SVC_ATTR_PROTOCOL")),
+        address=attrs.get("IPVS_SVC_ATTR_ADDR"),
+        port=attrs.get("IPVS_SVC_ATTR_PORT"),
+        fwmark=attrs.get("IPVS_SVC_ATTR_FWMARK"),
         family=family,
         scheduler=scheduler,
-        persistence_timeout=attrs.get('IPVS_SVC_ATTR_TIMEOUT', 0) if persistent else 0,
-        persistence_netmask=netmask_from_nla(attrs['IPVS_SVC_ATTR_NETMASK'], family) if persistent else None,
+        persistence_timeout=attrs.get("IPVS_SVC_ATTR_TIMEOUT", 0) if persistent else 0,
+        persistence_netmask=netmask_from_nla(attrs["IPVS_SVC_ATTR_NETMASK"], family) if persistent else None,
         sched_flags=flag_names(flags, scheduler),
         one_packet=flags & SVC_F_ONEPACKET,
     )
-    svc['stats'] = _stats(attrs, 'IPVS_SVC_ATTR_')
-    svc['realservers'] = []
+    svc["stats"] = _stats(attrs, "IPVS_SVC_ATTR_")
+    svc["realservers"] = []
     return svc
 
 
 def realserver_from_nla(attrs: dict) -> dict:
     rs = realserver_record(
-        address=attrs['IPVS_DEST_ATTR_ADDR'],
-        port=attrs['IPVS_DEST_ATTR_PORT'],
-        forwarding=FWD_NAMES.get(attrs['IPVS_DEST_ATTR_FWD_METHOD'] & 0x7, 'local'),
-        weight=attrs['IPVS_DEST_ATTR_WEIGHT'],
-        upper_threshold=attrs.get('IPVS_DEST_ATTR_U_THRESH', 0),
-        lower_threshold=attrs.get('IPVS_DEST_ATTR_L_THRESH', 0),
+        address=attrs["IPVS_DEST_ATTR_ADDR"],
+        port=attrs["IPVS_DEST_ATTR_PORT"],
+        forwarding=FWD_NAMES.get(attrs["IPVS_DEST_ATTR_FWD_METHOD"] & 0x7, "local"),
+        weight=attrs["IPVS_DEST_ATTR_WEIGHT"],
+        upper_threshold=attrs.get("IPVS_DEST_ATTR_U_THRESH", 0),
+        lower_threshold=attrs.get("IPVS_DEST_ATTR_L_THRESH", 0),
     )
-    rs['active_connections'] = attrs.get('IPVS_DEST_ATTR_ACTIVE_CONNS', 0)
-    rs['inactive_connections'] = attrs.get('IPVS_DEST_ATTR_INACT_CONNS', 0)
-    rs['stats'] = _stats(attrs, 'IPVS_DEST_ATTR_')
+    rs["active_connections"] = attrs.get("IPVS_DEST_ATTR_ACTIVE_CONNS", 0)
+    rs["inactive_connections"] = attrs.get("IPVS_DEST_ATTR_INACT_CONNS", 0)
+    rs["stats"] = _stats(attrs, "IPVS_DEST_ATTR_")
     return rs
 
 
 def _attrs(msg, name: str) -> dict:
-    return dict(msg.get(name)['attrs'])
+    return dict(msg.get(name)["attrs"])
 
 
 class NetlinkBackend:
-    name = 'netlink'
+    name = "netlink"
 
     def __init__(self, lib: dict):
         self.lib = lib
 
     def _service_nla(self, svc: dict, key_only: bool = False):
-        fields = {'af': FAMILIES[svc['family']]}
-        if svc['fwmark']:
-            fields['fwmark'] = svc['fwmark']
+        fields = {"af": FAMILIES[svc["family"]]}
+        if svc["fwmark"]:
+            fields["fwmark"] = svc["fwmark"]
         else:
-            fields.update(protocol=PROTOCOLS[svc['protocol']], addr=svc['address'], port=svc['port'])
+            fields.update(protocol=PROTOCOLS[svc["protocol"]], addr=svc["address"], port=svc["port"])
         if not key_only:
             fields.update(
-                sched_name=svc['scheduler'],
-                timeout=svc['persistence_timeout'],
-                netmask=netmask_to_nla(svc['persistence_netmask'], svc['family']),
-                flags={'flags': flags_value(svc), 'mask': 0xFFFF},
+                sched_name=svc["scheduler"],
+                timeout=svc["persistence_timeout"],
+                netmask=netmask_to_nla(svc["persistence_netmask"], svc["family"]),
+                flags={"flags": flags_value(svc), "mask": 0xFFFF},
             )
-        return self.lib['IPVSService'](**fields)
+        return self.lib["IPVSService"](**fields)
 
     def _dest_nla(self, rs: dict):
-        return self.lib['IPVSDest'](
-            addr=rs['address'], port=rs['port'], addr_family=FAMILIES[rs['family']],
-            fwd_method=FWD_METHODS[rs['forwarding']], weight=rs['weight'],
-            u_thresh=rs['upper_threshold'], l_thresh=rs['lower_threshold'],
+        return self.lib["IPVSDest"](
+            addr=rs["address"],
+            port=rs["port"],
+            addr_family=FAMILIES[rs["family"]],
+            fwd_method=FWD_METHODS[rs["forwarding"]],
+            weight=rs["weight"],
+            u_thresh=rs["upper_threshold"],
+            l_thresh=rs["lower_threshold"],
         )
 
     def _call(self, what: str, func, *args, **kwargs):
         try:
-            with self.lib['IPVS']() as ipvs:
+            with self.lib["IPVS"]() as ipvs:
                 return func(ipvs, *args, **kwargs)
-        except self.lib['NetlinkError'] as e:
+        except self.lib["NetlinkError"] as e:
             raise IPVSError(netlink_error_message(what, e.code, str(e))) from e
         except OSError as e:
             raise IPVSError(netlink_error_message(what, e.errno, str(e))) from e
@@ -310,53 +333,65 @@ class NetlinkBackend:
         # netlink returns counters with every record: `counters` is for the ipvsadm backend's sake
         def dump(ipvs):
             table = []
-            for msg in ipvs.service('dump'):
-                svc = service_from_nla(_attrs(msg, 'IPVS_CMD_ATTR_SERVICE'))
-                for dmsg in ipvs.dest('dump', service=self._service_nla(svc, key_only=True)):
-                    svc['realservers'].append(realserver_from_nla(_attrs(dmsg, 'IPVS_CMD_ATTR_DEST')))
+            for msg in ipvs.service("dump"):
+                svc = service_from_nla(_attrs(msg, "IPVS_CMD_ATTR_SERVICE"))
+                for dmsg in ipvs.dest("dump", service=self._service_nla(svc, key_only=True)):
+                    svc["realservers"].append(realserver_from_nla(_attrs(dmsg, "IPVS_CMD_ATTR_DEST")))
                 table.append(svc)
             return table
-        return self._call('read the IPVS table', dump)
+
+        return self._call("read the IPVS table", dump)
 
     def add_service(self, svc):
-        self._call(f'add service {describe_service(svc)}', lambda i: i.service('add', service=self._service_nla(svc)))
+        self._call(f"add service {describe_service(svc)}", lambda i: i.service("add", service=self._service_nla(svc)))
 
     def edit_service(self, svc):
-        self._call(f'edit service {describe_service(svc)}', lambda i: i.service('set', service=self._service_nla(svc)))
+        self._call(f"edit service {describe_service(svc)}", lambda i: i.service("set", service=self._service_nla(svc)))
 
     def delete_service(self, svc):
-        self._call(f'delete service {describe_service(svc)}',
-                   lambda i: i.service('del', service=self._service_nla(svc, key_only=True)))
+        self._call(
+            f"delete service {describe_service(svc)}",
+            lambda i: i.service("del", service=self._service_nla(svc, key_only=True)),
+        )
 
     def add_realserver(self, svc, rs):
-        self._call(f"add real server {format_endpoint(rs['address'], rs['port'])} to {describe_service(svc)}",
-                   lambda i: i.dest('add', service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)))
+        self._call(
+            f"add real server {format_endpoint(rs['address'], rs['port'])} to {describe_service(svc)}",
+            lambda i: i.dest("add", service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)),
+        )
 
     def edit_realserver(self, svc, rs):
-        self._call(f"edit real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-                   lambda i: i.dest('set', service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)))
+        self._call(
+            f"edit real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
+            lambda i: i.dest("set", service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)),
+        )
 
     def delete_realserver(self, svc, rs):
-        self._call(f"delete real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-                   lambda i: i.dest('del', service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)))
+        self._call(
+            f"delete real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
+            lambda i: i.dest("del", service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)),
+        )
 
 
 def netlink_error_message(what: str, code: int | None, text: str) -> str:
     if code in (errno.EPERM, errno.EACCES):
-        return f'cannot {what}: permission denied (managing IPVS needs root or CAP_NET_ADMIN)'
-    if code == errno.ENOENT and what.startswith(('add service', 'edit service')):
-        return (f'cannot {what}: the kernel refused the scheduler (no such IPVS scheduler; '
-                f'is its ip_vs_<name> module available for this kernel?)')
-    if code == errno.ENOENT and 'IPVS' in text:
-        return f'cannot {what}: ip_vs kernel module is not loaded (no IPVS generic netlink family)'
-    return f'cannot {what}: {text}'
+        return f"cannot {what}: permission denied (managing IPVS needs root or CAP_NET_ADMIN)"
+    if code == errno.ENOENT and what.startswith(("add service", "edit service")):
+        return (
+            f"cannot {what}: the kernel refused the scheduler (no such IPVS scheduler; "
+            f"is its ip_vs_<name> module available for this kernel?)"
+        )
+    if code == errno.ENOENT and "IPVS" in text:
+        return f"cannot {what}: ip_vs kernel module is not loaded (no IPVS generic netlink family)"
+    return f"cannot {what}: {text}"
 
 
 # ---- backend: the ipvsadm command --------------------------------------------------------------------
 
+
 def split_endpoint(text: str) -> tuple[str, int]:
-    host, port = text.rsplit(':', 1)
-    return host.strip('[]'), int(port)
+    host, port = text.rsplit(":", 1)
+    return host.strip("[]"), int(port)
 
 
 def parse_ipvsadm_save(text: str) -> list[dict]:
@@ -364,36 +399,40 @@ def parse_ipvsadm_save(text: str) -> list[dict]:
     table: dict[tuple, dict] = {}
     for line in text.splitlines():
         words = line.split()
-        if not words or words[0] not in ('-A', '-a'):
+        if not words or words[0] not in ("-A", "-a"):
             continue
         opts = _ipvsadm_options(words[1:])
         key_fields = {}
-        if 'fwmark' in opts:
-            key_fields = {'fwmark': int(opts['fwmark']), 'family': 'ipv6' if '6' in opts else 'ipv4'}
+        if "fwmark" in opts:
+            key_fields = {"fwmark": int(opts["fwmark"]), "family": "ipv6" if "6" in opts else "ipv4"}
         else:
-            address, port = split_endpoint(opts['service'])
-            key_fields = {'protocol': opts['protocol'], 'address': address, 'port': port}
-        if words[0] == '-A':
-            scheduler = opts.get('s', 'wlc')
+            address, port = split_endpoint(opts["service"])
+            key_fields = {"protocol": opts["protocol"], "address": address, "port": port}
+        if words[0] == "-A":
+            scheduler = opts.get("s", "wlc")
             svc = service_record(
-                **key_fields, scheduler=scheduler,
-                persistence_timeout=int(opts.get('p', 0)),
-                persistence_netmask=_ipvsadm_netmask(opts.get('M')),
-                sched_flags=[f for f in opts.get('b', '').split(',') if f],
-                one_packet='o' in opts,
+                **key_fields,
+                scheduler=scheduler,
+                persistence_timeout=int(opts.get("p", 0)),
+                persistence_netmask=_ipvsadm_netmask(opts.get("M")),
+                sched_flags=[f for f in opts.get("b", "").split(",") if f],
+                one_packet="o" in opts,
             )
-            svc['realservers'] = []
+            svc["realservers"] = []
             table[service_key(svc)] = svc
         else:
             svc = table[service_key(service_record(**key_fields))]
-            address, port = split_endpoint(opts['r'])
-            svc['realservers'].append(realserver_record(
-                address, port,
-                forwarding=next((f for f, flag in IPVSADM_FWD.items() if flag.strip('-') in opts), 'dr'),
-                weight=int(opts.get('w', 1)),
-                upper_threshold=int(opts.get('x', 0)),
-                lower_threshold=int(opts.get('y', 0)),
-            ))
+            address, port = split_endpoint(opts["r"])
+            svc["realservers"].append(
+                realserver_record(
+                    address,
+                    port,
+                    forwarding=next((f for f, flag in IPVSADM_FWD.items() if flag.strip("-") in opts), "dr"),
+                    weight=int(opts.get("w", 1)),
+                    upper_threshold=int(opts.get("x", 0)),
+                    lower_threshold=int(opts.get("y", 0)),
+                )
+            )
     return list(table.values())
 
 
@@ -405,28 +444,44 @@ def _ipvsadm_netmask(value: str | None) -> int | None:
 
 def _ipvsadm_options(words: list[str]) -> dict:
     opts: dict[str, str] = {}
-    takes_value = {'-t': 'service', '-u': 'service', '--sctp-service': 'service', '-f': 'fwmark', '-s': 's',
-                   '-p': 'p', '-M': 'M', '-b': 'b', '-r': 'r', '-w': 'w', '-x': 'x', '-y': 'y', '--pe': 'pe',
-                   '--tun-type': 'tun-type', '--tun-port': 'tun-port', '--tun-nocsum': None,
-                   '--tun-csum': None, '--tun-remcsum': None}
-    protocols = {'-t': 'tcp', '-u': 'udp', '--sctp-service': 'sctp'}
+    takes_value = {
+        "-t": "service",
+        "-u": "service",
+        "--sctp-service": "service",
+        "-f": "fwmark",
+        "-s": "s",
+        "-p": "p",
+        "-M": "M",
+        "-b": "b",
+        "-r": "r",
+        "-w": "w",
+        "-x": "x",
+        "-y": "y",
+        "--pe": "pe",
+        "--tun-type": "tun-type",
+        "--tun-port": "tun-port",
+        "--tun-nocsum": None,
+        "--tun-csum": None,
+        "--tun-remcsum": None,
+    }
+    protocols = {"-t": "tcp", "-u": "udp", "--sctp-service": "sctp"}
     i = 0
     while i < len(words):
         word = words[i]
         if word in protocols:
-            opts['protocol'] = protocols[word]
+            opts["protocol"] = protocols[word]
         if takes_value.get(word):
             opts[takes_value[word]] = words[i + 1]
             i += 2
             continue
-        opts[word.lstrip('-')] = ''
+        opts[word.lstrip("-")] = ""
         i += 1
     return opts
 
 
 def _list_key(words: list[str]) -> tuple:
-    if words[0] == 'FWM':
-        return ('fwmark', int(words[1]), 'ipv6' if len(words) > 2 and words[2] == 'IPv6' else 'ipv4')
+    if words[0] == "FWM":
+        return ("fwmark", int(words[1]), "ipv6" if len(words) > 2 and words[2] == "IPv6" else "ipv4")
     address, port = split_endpoint(words[1])
     return (words[0].lower(), str(ipaddress.ip_address(address)), port)
 
@@ -440,36 +495,36 @@ def parse_ipvsadm_list(text: str, columns: list[str]) -> dict[tuple, dict]:
     current = None
     for line in text.splitlines():
         words = line.split()
-        if not words or words[0] in ('IP', 'Prot') or words == ['->', 'RemoteAddress:Port']:
+        if not words or words[0] in ("IP", "Prot") or words == ["->", "RemoteAddress:Port"]:
             continue
-        if words[0] == '->':
-            if current is None or words[1] == 'RemoteAddress:Port':
+        if words[0] == "->":
+            if current is None or words[1] == "RemoteAddress:Port":
                 continue
             address, port = split_endpoint(words[1])
-            numbers = [int(w) for w in words[-len(columns):]]
-            current['realservers'][(str(ipaddress.ip_address(address)), port)] = dict(zip(columns, numbers))
+            numbers = [int(w) for w in words[-len(columns) :]]
+            current["realservers"][(str(ipaddress.ip_address(address)), port)] = dict(zip(columns, numbers))
             continue
-        current = {'values': {}, 'realservers': {}}
-        tail = words[-len(columns):]
+        current = {"values": {}, "realservers": {}}
+        tail = words[-len(columns) :]
         if all(w.isdigit() for w in tail) and len(words) > len(columns) + 1:
-            current['values'] = dict(zip(columns, (int(w) for w in tail)))
+            current["values"] = dict(zip(columns, (int(w) for w in tail)))
         result[_list_key(words)] = current
     return result
 
 
 def ipvsadm_error_message(what: str, rc: int, stderr: str) -> str:
-    text = stderr.strip().splitlines()[0] if stderr.strip() else f'exit code {rc}'
-    if 'Permission denied' in stderr:
-        return f'cannot {what}: permission denied (managing IPVS needs root or CAP_NET_ADMIN)'
-    if 'Protocol not available' in stderr:
-        return f'cannot {what}: ip_vs kernel module is not loaded (ipvsadm: {text})'
-    if 'Scheduler or persistence engine not found' in stderr:
-        return f'cannot {what}: the kernel refused the scheduler (ipvsadm: {text})'
-    return f'cannot {what}: ipvsadm: {text}'
+    text = stderr.strip().splitlines()[0] if stderr.strip() else f"exit code {rc}"
+    if "Permission denied" in stderr:
+        return f"cannot {what}: permission denied (managing IPVS needs root or CAP_NET_ADMIN)"
+    if "Protocol not available" in stderr:
+        return f"cannot {what}: ip_vs kernel module is not loaded (ipvsadm: {text})"
+    if "Scheduler or persistence engine not found" in stderr:
+        return f"cannot {what}: the kernel refused the scheduler (ipvsadm: {text})"
+    return f"cannot {what}: ipvsadm: {text}"
 
 
 class IpvsadmBackend:
-    name = 'ipvsadm'
+    name = "ipvsadm"
 
     def __init__(self, module, binary: str):
         self.module = module
@@ -477,89 +532,110 @@ class IpvsadmBackend:
 
     def _run(self, what: str, args: list[str]) -> str:
         argv = [self.binary, *args]
-        rc, out, err = self.module.run_command(argv, environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+        rc, out, err = self.module.run_command(argv, environ_update={"LANG": "C", "LC_ALL": "C"})
         if rc != 0:
             raise IPVSError(ipvsadm_error_message(what, rc, err), cmd=argv, rc=rc, stdout=out, stderr=err)
         return out
 
     def read(self, counters: bool = False) -> list[dict]:
-        table = parse_ipvsadm_save(self._run('read the IPVS table', ['-S', '-n']))
-        if not any(svc['realservers'] for svc in table) and not counters:
+        table = parse_ipvsadm_save(self._run("read the IPVS table", ["-S", "-n"]))
+        if not any(svc["realservers"] for svc in table) and not counters:
             return table
         # `ipvsadm -S` leaves out the connection thresholds: take them (and the connection counts) from -L.
-        listing = parse_ipvsadm_list(self._run('read the IPVS thresholds', ['-L', '-n', '--thresholds']),
-                                     ['upper_threshold', 'lower_threshold', 'active_connections',
-                                      'inactive_connections'])
+        listing = parse_ipvsadm_list(
+            self._run("read the IPVS thresholds", ["-L", "-n", "--thresholds"]),
+            ["upper_threshold", "lower_threshold", "active_connections", "inactive_connections"],
+        )
         stats = {}
         if counters:
-            stats = parse_ipvsadm_list(self._run('read the IPVS counters', ['-L', '-n', '--stats', '--exact']),
-                                       COUNTERS)
+            stats = parse_ipvsadm_list(
+                self._run("read the IPVS counters", ["-L", "-n", "--stats", "--exact"]), COUNTERS
+            )
         for svc in table:
             key = service_key(svc)
-            extra = listing.get(key, {}).get('realservers', {})
+            extra = listing.get(key, {}).get("realservers", {})
             if counters:
-                svc['stats'] = stats.get(key, {}).get('values', dict.fromkeys(COUNTERS, 0))
-            for rs in svc['realservers']:
+                svc["stats"] = stats.get(key, {}).get("values", dict.fromkeys(COUNTERS, 0))
+            for rs in svc["realservers"]:
                 values = extra.get(realserver_key(rs), {})
-                rs['upper_threshold'] = values.get('upper_threshold', 0)
-                rs['lower_threshold'] = values.get('lower_threshold', 0)
+                rs["upper_threshold"] = values.get("upper_threshold", 0)
+                rs["lower_threshold"] = values.get("lower_threshold", 0)
                 if counters:
-                    rs['active_connections'] = values.get('active_connections', 0)
-                    rs['inactive_connections'] = values.get('inactive_connections', 0)
-                    rs_stats = stats.get(key, {}).get('realservers', {})
-                    rs['stats'] = rs_stats.get(realserver_key(rs), dict.fromkeys(COUNTERS, 0))
+                    rs["active_connections"] = values.get("active_connections", 0)
+                    rs["inactive_connections"] = values.get("inactive_connections", 0)
+                    rs_stats = stats.get(key, {}).get("realservers", {})
+                    rs["stats"] = rs_stats.get(realserver_key(rs), dict.fromkeys(COUNTERS, 0))
         return table
 
     @staticmethod
     def service_args(svc: dict) -> list[str]:
-        if svc['fwmark']:
-            args = ['-f', str(svc['fwmark'])]
-            return [*args, '-6'] if svc['family'] == 'ipv6' else args
-        return [IPVSADM_PROTO[svc['protocol']], format_endpoint(svc['address'], svc['port'])]
+        if svc["fwmark"]:
+            args = ["-f", str(svc["fwmark"])]
+            return [*args, "-6"] if svc["family"] == "ipv6" else args
+        return [IPVSADM_PROTO[svc["protocol"]], format_endpoint(svc["address"], svc["port"])]
 
     @classmethod
     def service_options(cls, svc: dict) -> list[str]:
-        args = ['-s', svc['scheduler']]
-        if svc['persistence_timeout']:
-            netmask = svc['persistence_netmask']
-            args += ['-p', str(svc['persistence_timeout']),
-                     '-M', netmask_of_prefix(netmask) if svc['family'] == 'ipv4' else str(netmask)]
-        if svc['sched_flags']:
-            args += ['-b', ','.join(svc['sched_flags'])]
-        if svc['one_packet']:
-            args.append('-o')
+        args = ["-s", svc["scheduler"]]
+        if svc["persistence_timeout"]:
+            netmask = svc["persistence_netmask"]
+            args += [
+                "-p",
+                str(svc["persistence_timeout"]),
+                "-M",
+                netmask_of_prefix(netmask) if svc["family"] == "ipv4" else str(netmask),
+            ]
+        if svc["sched_flags"]:
+            args += ["-b", ",".join(svc["sched_flags"])]
+        if svc["one_packet"]:
+            args.append("-o")
         return args
 
     @staticmethod
     def realserver_options(rs: dict) -> list[str]:
-        return ['-r', format_endpoint(rs['address'], rs['port']), IPVSADM_FWD[rs['forwarding']],
-                '-w', str(rs['weight']), '-x', str(rs['upper_threshold']), '-y', str(rs['lower_threshold'])]
+        return [
+            "-r",
+            format_endpoint(rs["address"], rs["port"]),
+            IPVSADM_FWD[rs["forwarding"]],
+            "-w",
+            str(rs["weight"]),
+            "-x",
+            str(rs["upper_threshold"]),
+            "-y",
+            str(rs["lower_threshold"]),
+        ]
 
     def add_service(self, svc):
-        self._run(f'add service {describe_service(svc)}', ['-A', *self.service_args(svc), *self.service_options(svc)])
+        self._run(f"add service {describe_service(svc)}", ["-A", *self.service_args(svc), *self.service_options(svc)])
 
     def edit_service(self, svc):
-        self._run(f'edit service {describe_service(svc)}', ['-E', *self.service_args(svc), *self.service_options(svc)])
+        self._run(f"edit service {describe_service(svc)}", ["-E", *self.service_args(svc), *self.service_options(svc)])
 
     def delete_service(self, svc):
-        self._run(f'delete service {describe_service(svc)}', ['-D', *self.service_args(svc)])
+        self._run(f"delete service {describe_service(svc)}", ["-D", *self.service_args(svc)])
 
     def add_realserver(self, svc, rs):
-        self._run(f"add real server {format_endpoint(rs['address'], rs['port'])} to {describe_service(svc)}",
-                  ['-a', *self.service_args(svc), *self.realserver_options(rs)])
+        self._run(
+            f"add real server {format_endpoint(rs['address'], rs['port'])} to {describe_service(svc)}",
+            ["-a", *self.service_args(svc), *self.realserver_options(rs)],
+        )
 
     def edit_realserver(self, svc, rs):
-        self._run(f"edit real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-                  ['-e', *self.service_args(svc), *self.realserver_options(rs)])
+        self._run(
+            f"edit real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
+            ["-e", *self.service_args(svc), *self.realserver_options(rs)],
+        )
 
     def delete_realserver(self, svc, rs):
-        self._run(f"delete real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-                  ['-d', *self.service_args(svc), '-r', format_endpoint(rs['address'], rs['port'])])
+        self._run(
+            f"delete real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
+            ["-d", *self.service_args(svc), "-r", format_endpoint(rs["address"], rs["port"])],
+        )
 
 
 # ---- module parameters -------------------------------------------------------------------------------
 
-BACKEND_SPEC = {'backend': {'type': 'str', 'default': 'auto', 'choices': ['auto', 'netlink', 'ipvsadm']}}
+BACKEND_SPEC = {"backend": {"type": "str", "default": "auto", "choices": ["auto", "netlink", "ipvsadm"]}}
 
 
 def check_address(option: str, value: str) -> str:
@@ -569,38 +645,42 @@ def check_address(option: str, value: str) -> str:
         raise IPVSError(f"{option}: '{value}' is not an IPv4 or IPv6 address") from None
 
 
-def check_range(option: str, value: int | None, low: int, high: int, what: str = '') -> None:
+def check_range(option: str, value: int | None, low: int, high: int, what: str = "") -> None:
     if value is not None and not low <= value <= high:
-        raise IPVSError(f'{option}: {value} is outside {low}..{high}{what}')
+        raise IPVSError(f"{option}: {value} is outside {low}..{high}{what}")
 
 
-def service_key_from_params(params: dict, address: str = 'address', port: str = 'port') -> dict:
+def service_key_from_params(params: dict, address: str = "address", port: str = "port") -> dict:
     """Validate the options naming a service; return protocol/address/port/fwmark/family for service_record()."""
-    if params['fwmark'] is not None:
-        check_range('fwmark', params['fwmark'], 1, 0xFFFFFFFF)
-        return {'fwmark': params['fwmark'], 'family': params['family'] or 'ipv4'}
+    if params["fwmark"] is not None:
+        check_range("fwmark", params["fwmark"], 1, 0xFFFFFFFF)
+        return {"fwmark": params["fwmark"], "family": params["family"] or "ipv4"}
     addr = check_address(address, params[address])
     check_range(port, params[port], 0, 65535)
-    if params['family'] and params['family'] != family_of(addr):
+    if params["family"] and params["family"] != family_of(addr):
         raise IPVSError(f"family: {params['family']} does not match {address} {addr} (an {family_of(addr)} address)")
-    return {'protocol': params['protocol'], 'address': addr, 'port': params[port]}
+    return {"protocol": params["protocol"], "address": addr, "port": params[port]}
 
 
 # ---- choosing a backend -------------------------------------------------------------------------------
 
+
 def get_backend(module, choice: str, proc_path: str = PROC_IP_VS):
     """The backend for `choice` (auto, netlink, ipvsadm); raises IPVSError naming what is missing."""
     check_kernel(proc_path)
-    lib = import_pyroute2() if choice in ('auto', 'netlink') else None
+    lib = import_pyroute2() if choice in ("auto", "netlink") else None
     if lib is not None:
         return NetlinkBackend(lib)
-    if choice == 'netlink':
+    if choice == "netlink":
         from ansible.module_utils.basic import missing_required_lib
+
         raise IPVSError(f"{missing_required_lib('pyroute2 >= 0.8.1 (for backend=netlink)')}\n{PYROUTE2_IMPORT_ERROR}")
-    binary = module.get_bin_path('ipvsadm')
+    binary = module.get_bin_path("ipvsadm")
     if binary:
         return IpvsadmBackend(module, binary)
-    if choice == 'ipvsadm':
-        raise IPVSError('the ipvsadm command was not found (backend=ipvsadm): install the ipvsadm package')
-    raise IPVSError('no IPVS backend: neither the pyroute2 Python library (netlink) nor the ipvsadm command is '
-                    'available on the target; install python3-pyroute2 or ipvsadm')
+    if choice == "ipvsadm":
+        raise IPVSError("the ipvsadm command was not found (backend=ipvsadm): install the ipvsadm package")
+    raise IPVSError(
+        "no IPVS backend: neither the pyroute2 Python library (netlink) nor the ipvsadm command is "
+        "available on the target; install python3-pyroute2 or ipvsadm"
+    )

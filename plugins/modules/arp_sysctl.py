@@ -118,11 +118,11 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.ha.plugins.module_utils.netdev import IFNAME_MAX
 
-PROC_CONF = '/proc/sys/net/ipv4/conf'
-KEYS = ('arp_announce', 'arp_ignore')
+PROC_CONF = "/proc/sys/net/ipv4/conf"
+KEYS = ("arp_announce", "arp_ignore")
 HEADER = (
-    '# Managed by lvs.ha.arp_sysctl; rewritten as a whole on every change.\n'
-    '# ARP behaviour of an LVS direct-routing real server.\n'
+    "# Managed by lvs.ha.arp_sysctl; rewritten as a whole on every change.\n"
+    "# ARP behaviour of an LVS direct-routing real server.\n"
 )
 
 
@@ -133,7 +133,7 @@ class ArpError(Exception):
 def check_interfaces(interfaces):
     """Return the sorted, de-duplicated interface names, refusing names that cannot be a sysctl directory."""
     for name in interfaces:
-        if not name or '/' in name or name in ('.', '..') or len(name) > IFNAME_MAX:
+        if not name or "/" in name or name in (".", "..") or len(name) > IFNAME_MAX:
             raise ArpError(f"interfaces: {name!r} is not a valid interface name")
     return sorted(set(interfaces))
 
@@ -142,9 +142,10 @@ def read_live(interfaces, proc_conf=PROC_CONF):
     """Read both values of every interface; fail naming the first missing interface before anything is written."""
     missing = [name for name in interfaces if not os.path.isdir(os.path.join(proc_conf, name))]
     if missing:
-        names = ', '.join(repr(name) for name in missing)
-        raise ArpError(f"interfaces: {names} {'does' if len(missing) == 1 else 'do'} not exist "
-                       f"(no {proc_conf}/{missing[0]})")
+        names = ", ".join(repr(name) for name in missing)
+        raise ArpError(
+            f"interfaces: {names} {'does' if len(missing) == 1 else 'do'} not exist (no {proc_conf}/{missing[0]})"
+        )
     live = {}
     for name in interfaces:
         live[name] = {}
@@ -156,22 +157,23 @@ def read_live(interfaces, proc_conf=PROC_CONF):
 
 def sysctl_key(interface, key):
     """The sysctl.d key; the slash form keeps a dotted interface name (VLAN ens33.100) unambiguous."""
-    if '.' in interface:
+    if "." in interface:
         return f"net/ipv4/conf/{interface}/{key}"
     return f"net.ipv4.conf.{interface}.{key}"
 
 
 def render(wanted):
     """Deterministic file content for {interface: {key: value}}."""
-    lines = sorted(f"{sysctl_key(name, key)} = {value}" for name, values in wanted.items()
-                   for key, value in values.items())
-    return HEADER + ''.join(f"{line}\n" for line in lines)
+    lines = sorted(
+        f"{sysctl_key(name, key)} = {value}" for name, values in wanted.items() for key, value in values.items()
+    )
+    return HEADER + "".join(f"{line}\n" for line in lines)
 
 
 def read_file(path, state):
     """Current content of the owned file (None if absent); a present state needs the directory to exist."""
-    directory = os.path.dirname(path) or '.'
-    if state == 'present' and not os.path.isdir(directory):
+    directory = os.path.dirname(path) or "."
+    if state == "present" and not os.path.isdir(directory):
         raise ArpError(f"path: directory {directory} does not exist")
     try:
         with open(path) as handle:
@@ -182,12 +184,12 @@ def read_file(path, state):
 
 def plan(live, state, arp_ignore, arp_announce):
     """Return (wanted live values, wanted file content or None) for the given state."""
-    if state == 'absent':
-        values = {'arp_announce': 0, 'arp_ignore': 0}
+    if state == "absent":
+        values = {"arp_announce": 0, "arp_ignore": 0}
     else:
-        values = {'arp_announce': arp_announce, 'arp_ignore': arp_ignore}
+        values = {"arp_announce": arp_announce, "arp_ignore": arp_ignore}
     wanted = {name: dict(values) for name in live}
-    content = render(wanted) if state == 'present' else None
+    content = render(wanted) if state == "present" else None
     return wanted, content
 
 
@@ -196,15 +198,15 @@ def write_live(live, wanted, proc_conf=PROC_CONF):
     for name, values in wanted.items():
         for key, value in values.items():
             if live[name][key] != value:
-                with open(os.path.join(proc_conf, name, key), 'w') as handle:
+                with open(os.path.join(proc_conf, name, key), "w") as handle:
                     handle.write(f"{value}\n")
 
 
 def write_file(module, path, content):
     """Write the whole file through a temporary file in the same directory and an atomic rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=os.path.dirname(path) or '.')
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=os.path.dirname(path) or ".")
     try:
-        with os.fdopen(fd, 'w') as handle:
+        with os.fdopen(fd, "w") as handle:
             handle.write(content)
         module.atomic_move(tmp, path)
     finally:
@@ -214,27 +216,27 @@ def write_file(module, path, content):
 
 def view(live, path, content):
     """Structured state for diff mode: live values and the file's lines."""
-    return {'interfaces': live, 'path': path, 'file': content.splitlines() if content is not None else None}
+    return {"interfaces": live, "path": path, "file": content.splitlines() if content is not None else None}
 
 
 def main():
     module = AnsibleModule(
         argument_spec={
-            'interfaces': {'type': 'list', 'elements': 'str', 'default': ['all', 'lo']},
-            'arp_ignore': {'type': 'int', 'choices': [0, 1, 2, 3, 8], 'default': 1},
-            'arp_announce': {'type': 'int', 'choices': [0, 1, 2], 'default': 2},
-            'path': {'type': 'path', 'default': '/etc/sysctl.d/90-lvs-ha-arp.conf'},
-            'state': {'type': 'str', 'choices': ['present', 'absent'], 'default': 'present'},
+            "interfaces": {"type": "list", "elements": "str", "default": ["all", "lo"]},
+            "arp_ignore": {"type": "int", "choices": [0, 1, 2, 3, 8], "default": 1},
+            "arp_announce": {"type": "int", "choices": [0, 1, 2], "default": 2},
+            "path": {"type": "path", "default": "/etc/sysctl.d/90-lvs-ha-arp.conf"},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         },
         supports_check_mode=True,
     )
     params = module.params
-    path = params['path']
+    path = params["path"]
     try:
-        interfaces = check_interfaces(params['interfaces'])
+        interfaces = check_interfaces(params["interfaces"])
         live = read_live(interfaces, PROC_CONF)
-        current_content = read_file(path, params['state'])
-        wanted, content = plan(live, params['state'], params['arp_ignore'], params['arp_announce'])
+        current_content = read_file(path, params["state"])
+        wanted, content = plan(live, params["state"], params["arp_ignore"], params["arp_announce"])
         live_changed = wanted != live
         file_changed = content != current_content
         if not module.check_mode:
@@ -255,9 +257,9 @@ def main():
         interfaces=wanted,
         path=path,
         content=content,
-        diff={'before': view(live, path, current_content), 'after': view(wanted, path, content)},
+        diff={"before": view(live, path, current_content), "after": view(wanted, path, content)},
     )
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

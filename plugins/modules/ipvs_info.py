@@ -157,39 +157,39 @@ from ansible_collections.lvs.ha.plugins.module_utils.ipvs import (
 )
 
 ARGUMENT_SPEC = {
-    'protocol': {'type': 'str', 'default': 'tcp', 'choices': ['tcp', 'udp', 'sctp']},
-    'address': {'type': 'str'},
-    'port': {'type': 'int'},
-    'fwmark': {'type': 'int'},
-    'family': {'type': 'str', 'choices': ['ipv4', 'ipv6']},
+    "protocol": {"type": "str", "default": "tcp", "choices": ["tcp", "udp", "sctp"]},
+    "address": {"type": "str"},
+    "port": {"type": "int"},
+    "fwmark": {"type": "int"},
+    "family": {"type": "str", "choices": ["ipv4", "ipv6"]},
     **BACKEND_SPEC,
 }
-MUTUALLY_EXCLUSIVE = [('fwmark', 'address'), ('fwmark', 'port')]
-REQUIRED_BY = {'port': 'address'}
+MUTUALLY_EXCLUSIVE = [("fwmark", "address"), ("fwmark", "port")]
+REQUIRED_BY = {"port": "address"}
 
 
 def service_filter(params: dict):
     """A predicate selecting the services the options name (all when none is named)."""
-    if params['fwmark'] is not None:
-        check_range('fwmark', params['fwmark'], 1, 0xFFFFFFFF)
-        family = params['family'] or 'ipv4'
-        return lambda s: s['fwmark'] == params['fwmark'] and s['family'] == family
-    if params['address'] is not None:
-        address = check_address('address', params['address'])
-        check_range('port', params['port'], 0, 65535)
-        if params['port'] is None:
-            return lambda s: s['address'] == address
-        return lambda s: (s['address'], s['port'], s['protocol']) == (address, params['port'], params['protocol'])
-    if params['family']:
-        return lambda s: s['family'] == params['family']
+    if params["fwmark"] is not None:
+        check_range("fwmark", params["fwmark"], 1, 0xFFFFFFFF)
+        family = params["family"] or "ipv4"
+        return lambda s: s["fwmark"] == params["fwmark"] and s["family"] == family
+    if params["address"] is not None:
+        address = check_address("address", params["address"])
+        check_range("port", params["port"], 0, 65535)
+        if params["port"] is None:
+            return lambda s: s["address"] == address
+        return lambda s: (s["address"], s["port"], s["protocol"]) == (address, params["port"], params["protocol"])
+    if params["family"]:
+        return lambda s: s["family"] == params["family"]
     return lambda s: True
 
 
 def run(module: AnsibleModule) -> dict:
     wanted = service_filter(module.params)
-    backend = get_backend(module, module.params['backend'])
+    backend = get_backend(module, module.params["backend"])
     table = sort_table(backend.read(counters=True))
-    return {'changed': False, 'services': [s for s in table if wanted(s)], 'backend': backend.name}
+    return {"changed": False, "services": [s for s in table if wanted(s)], "backend": backend.name}
 
 
 def main():
@@ -206,5 +206,5 @@ def main():
     module.exit_json(**result)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -188,84 +188,95 @@ from ansible_collections.lvs.ha.plugins.module_utils.ipvs import (
 )
 
 ARGUMENT_SPEC = {
-    'protocol': {'type': 'str', 'default': 'tcp', 'choices': ['tcp', 'udp', 'sctp']},
-    'service_address': {'type': 'str'},
-    'service_port': {'type': 'int'},
-    'fwmark': {'type': 'int'},
-    'family': {'type': 'str', 'choices': ['ipv4', 'ipv6']},
-    'address': {'type': 'str', 'required': True},
-    'port': {'type': 'int'},
-    'forwarding': {'type': 'str', 'default': 'dr', 'choices': FORWARDING},
-    'weight': {'type': 'int', 'default': 1},
-    'upper_threshold': {'type': 'int', 'default': 0},
-    'lower_threshold': {'type': 'int', 'default': 0},
-    'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
+    "protocol": {"type": "str", "default": "tcp", "choices": ["tcp", "udp", "sctp"]},
+    "service_address": {"type": "str"},
+    "service_port": {"type": "int"},
+    "fwmark": {"type": "int"},
+    "family": {"type": "str", "choices": ["ipv4", "ipv6"]},
+    "address": {"type": "str", "required": True},
+    "port": {"type": "int"},
+    "forwarding": {"type": "str", "default": "dr", "choices": FORWARDING},
+    "weight": {"type": "int", "default": 1},
+    "upper_threshold": {"type": "int", "default": 0},
+    "lower_threshold": {"type": "int", "default": 0},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     **BACKEND_SPEC,
 }
-MUTUALLY_EXCLUSIVE = [('fwmark', 'service_address'), ('fwmark', 'service_port')]
-REQUIRED_ONE_OF = [('fwmark', 'service_address')]
-REQUIRED_TOGETHER = [('service_address', 'service_port')]
+MUTUALLY_EXCLUSIVE = [("fwmark", "service_address"), ("fwmark", "service_port")]
+REQUIRED_ONE_OF = [("fwmark", "service_address")]
+REQUIRED_TOGETHER = [("service_address", "service_port")]
 
 
 def desired_realserver(params: dict) -> tuple[dict, dict, list[str]]:
     """(service key record, real server, warnings) the task asks for; raises IPVSError naming the option."""
-    service = service_record(**service_key_from_params(params, 'service_address', 'service_port'))
-    address = check_address('address', params['address'])
-    check_range('port', params['port'], 1, 65535)
-    check_range('weight', params['weight'], 0, 65535)
-    check_range('upper_threshold', params['upper_threshold'], 0, 0x7FFFFFFF)
-    check_range('lower_threshold', params['lower_threshold'], 0, 0x7FFFFFFF)
-    forwarding = params['forwarding']
-    if forwarding != 'tunnel' and family_of(address) != service['family']:
-        raise IPVSError(f"forwarding: {forwarding} needs a real server of the service's address family "
-                        f"({service['family']}), but address {address} is {family_of(address)}; "
-                        f"only forwarding=tunnel can cross address families")
-    service_port = service['port'] or 0
-    port = params['port']
+    service = service_record(**service_key_from_params(params, "service_address", "service_port"))
+    address = check_address("address", params["address"])
+    check_range("port", params["port"], 1, 65535)
+    check_range("weight", params["weight"], 0, 65535)
+    check_range("upper_threshold", params["upper_threshold"], 0, 0x7FFFFFFF)
+    check_range("lower_threshold", params["lower_threshold"], 0, 0x7FFFFFFF)
+    forwarding = params["forwarding"]
+    if forwarding != "tunnel" and family_of(address) != service["family"]:
+        raise IPVSError(
+            f"forwarding: {forwarding} needs a real server of the service's address family "
+            f"({service['family']}), but address {address} is {family_of(address)}; "
+            f"only forwarding=tunnel can cross address families"
+        )
+    service_port = service["port"] or 0
+    port = params["port"]
     warnings = []
-    if forwarding == 'nat':
+    if forwarding == "nat":
         if port is None and not service_port:
-            raise IPVSError('port: required with forwarding=nat when the service has no port (fwmark or port 0)')
+            raise IPVSError("port: required with forwarding=nat when the service has no port (fwmark or port 0)")
         port = service_port if port is None else port
     else:
         if port is not None and port != service_port:
-            warnings.append(f'port: {port} is not used with forwarding={forwarding}: the real server keeps the '
-                            f'destination port of the packet, so its port is the service port {service_port}')
+            warnings.append(
+                f"port: {port} is not used with forwarding={forwarding}: the real server keeps the "
+                f"destination port of the packet, so its port is the service port {service_port}"
+            )
         port = service_port
-    rs = realserver_record(address, port, forwarding=forwarding, weight=params['weight'],
-                           upper_threshold=params['upper_threshold'], lower_threshold=params['lower_threshold'])
+    rs = realserver_record(
+        address,
+        port,
+        forwarding=forwarding,
+        weight=params["weight"],
+        upper_threshold=params["upper_threshold"],
+        lower_threshold=params["lower_threshold"],
+    )
     return service, rs, warnings
 
 
 def plan(wanted_service: dict, service: dict | None, current: dict | None, desired: dict, state: str) -> str | None:
     """What to do: 'add', 'edit', 'delete' or None (already as asked)."""
-    if state == 'absent':
-        return 'delete' if current else None
+    if state == "absent":
+        return "delete" if current else None
     if service is None:
-        raise IPVSError(f'service {describe_service(wanted_service)} does not exist: create it first '
-                        f'with lvs.ha.ipvs_service')
+        raise IPVSError(
+            f"service {describe_service(wanted_service)} does not exist: create it first with lvs.ha.ipvs_service"
+        )
     if current is None:
-        return 'add'
-    return 'edit' if config_of(current) != desired else None
+        return "add"
+    return "edit" if config_of(current) != desired else None
 
 
 def run(module: AnsibleModule) -> dict:
     service_key_record, desired, warnings = desired_realserver(module.params)
     for warning in warnings:
         module.warn(warning)
-    backend = get_backend(module, module.params['backend'])
+    backend = get_backend(module, module.params["backend"])
     service = find_service(backend.read(), service_key(service_key_record))
     current = find_realserver(service, realserver_key(desired))
-    state = module.params['state']
+    state = module.params["state"]
     action = plan(service_key_record, service, current, desired, state)
     if action and not module.check_mode:
-        getattr(backend, f'{action}_realserver')(config_of(service), desired)
-    after = desired if state == 'present' else {}
+        getattr(backend, f"{action}_realserver")(config_of(service), desired)
+    after = desired if state == "present" else {}
     return {
-        'changed': action is not None,
-        'realserver': after,
-        'backend': backend.name,
-        'diff': {'before': config_of(current) if current else {}, 'after': after},
+        "changed": action is not None,
+        "realserver": after,
+        "backend": backend.name,
+        "diff": {"before": config_of(current) if current else {}, "after": after},
     }
 
 
@@ -284,5 +295,5 @@ def main():
     module.exit_json(**result)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -199,80 +199,84 @@ from ansible_collections.lvs.ha.plugins.module_utils.ipvs import (
 )
 
 ARGUMENT_SPEC = {
-    'protocol': {'type': 'str', 'default': 'tcp', 'choices': ['tcp', 'udp', 'sctp']},
-    'address': {'type': 'str'},
-    'port': {'type': 'int'},
-    'fwmark': {'type': 'int'},
-    'family': {'type': 'str', 'choices': ['ipv4', 'ipv6']},
-    'scheduler': {'type': 'str', 'default': 'wlc', 'choices': SCHEDULERS},
-    'persistence_timeout': {'type': 'int', 'default': 0},
-    'persistence_netmask': {'type': 'int'},
-    'sched_flags': {'type': 'list', 'elements': 'str', 'default': [], 'choices': SCHED_FLAGS},
-    'one_packet': {'type': 'bool', 'default': False},
-    'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
+    "protocol": {"type": "str", "default": "tcp", "choices": ["tcp", "udp", "sctp"]},
+    "address": {"type": "str"},
+    "port": {"type": "int"},
+    "fwmark": {"type": "int"},
+    "family": {"type": "str", "choices": ["ipv4", "ipv6"]},
+    "scheduler": {"type": "str", "default": "wlc", "choices": SCHEDULERS},
+    "persistence_timeout": {"type": "int", "default": 0},
+    "persistence_netmask": {"type": "int"},
+    "sched_flags": {"type": "list", "elements": "str", "default": [], "choices": SCHED_FLAGS},
+    "one_packet": {"type": "bool", "default": False},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     **BACKEND_SPEC,
 }
-MUTUALLY_EXCLUSIVE = [('fwmark', 'address'), ('fwmark', 'port')]
-REQUIRED_ONE_OF = [('fwmark', 'address')]
-REQUIRED_TOGETHER = [('address', 'port')]
+MUTUALLY_EXCLUSIVE = [("fwmark", "address"), ("fwmark", "port")]
+REQUIRED_ONE_OF = [("fwmark", "address")]
+REQUIRED_TOGETHER = [("address", "port")]
 
 
 def desired_service(params: dict) -> dict:
     """The service the task asks for, validated and normalised; raises IPVSError naming the option."""
-    timeout = params['persistence_timeout']
-    check_range('persistence_timeout', timeout, 0, 0xFFFFFFFF)
-    if params['port'] == 0 and not timeout and params['state'] == 'present':
-        raise IPVSError('port: 0 (all ports) needs persistence_timeout (a non-persistent service needs a port)')
-    check_range('port', params['port'], 0 if timeout or params['state'] == 'absent' else 1, 65535)
+    timeout = params["persistence_timeout"]
+    check_range("persistence_timeout", timeout, 0, 0xFFFFFFFF)
+    if params["port"] == 0 and not timeout and params["state"] == "present":
+        raise IPVSError("port: 0 (all ports) needs persistence_timeout (a non-persistent service needs a port)")
+    check_range("port", params["port"], 0 if timeout or params["state"] == "absent" else 1, 65535)
     key = service_key_from_params(params)
-    family = key.get('family') or ('ipv6' if ':' in key['address'] else 'ipv4')
-    netmask = params['persistence_netmask']
+    family = key.get("family") or ("ipv6" if ":" in key["address"] else "ipv4")
+    netmask = params["persistence_netmask"]
     if netmask is not None:
         if not timeout:
-            raise IPVSError('persistence_netmask needs persistence_timeout (a netmask only applies to persistence)')
-        check_range('persistence_netmask', netmask, 1, FULL_PREFIX[family], f' for an {family} service')
-    for flag in params['sched_flags']:
+            raise IPVSError("persistence_netmask needs persistence_timeout (a netmask only applies to persistence)")
+        check_range("persistence_netmask", netmask, 1, FULL_PREFIX[family], f" for an {family} service")
+    for flag in params["sched_flags"]:
         if not flag.startswith(f"{params['scheduler']}-"):
-            raise IPVSError(f"sched_flags: {flag} applies to scheduler {flag.split('-')[0]}, "
-                            f"not {params['scheduler']}")
-    return service_record(**key, scheduler=params['scheduler'], persistence_timeout=timeout,
-                          persistence_netmask=netmask, sched_flags=sorted(set(params['sched_flags'])),
-                          one_packet=params['one_packet'])
+            raise IPVSError(f"sched_flags: {flag} applies to scheduler {flag.split('-')[0]}, not {params['scheduler']}")
+    return service_record(
+        **key,
+        scheduler=params["scheduler"],
+        persistence_timeout=timeout,
+        persistence_netmask=netmask,
+        sched_flags=sorted(set(params["sched_flags"])),
+        one_packet=params["one_packet"],
+    )
 
 
 def plan(current: dict | None, desired: dict, state: str) -> str | None:
     """What to do: 'add', 'edit', 'delete' or None (already as asked)."""
-    if state == 'absent':
-        return 'delete' if current else None
+    if state == "absent":
+        return "delete" if current else None
     if current is None:
-        return 'add'
-    return 'edit' if config_of(current) != desired else None
+        return "add"
+    return "edit" if config_of(current) != desired else None
 
 
 def apply(backend, action: str | None, desired: dict) -> None:
-    if action == 'add':
+    if action == "add":
         backend.add_service(desired)
-    elif action == 'edit':
+    elif action == "edit":
         backend.edit_service(desired)
-    elif action == 'delete':
+    elif action == "delete":
         backend.delete_service(desired)
 
 
 def run(module: AnsibleModule) -> dict:
     desired = desired_service(module.params)
-    backend = get_backend(module, module.params['backend'])
+    backend = get_backend(module, module.params["backend"])
     current = find_service(backend.read(), service_key(desired))
-    state = module.params['state']
+    state = module.params["state"]
     action = plan(current, desired, state)
     if action and not module.check_mode:
         apply(backend, action, desired)
     before = config_of(current) if current else {}
-    after = desired if state == 'present' else {}
+    after = desired if state == "present" else {}
     return {
-        'changed': action is not None,
-        'service': after,
-        'backend': backend.name,
-        'diff': {'before': before, 'after': after},
+        "changed": action is not None,
+        "service": after,
+        "backend": backend.name,
+        "diff": {"before": before, "after": after},
     }
 
 
@@ -291,5 +295,5 @@ def main():
     module.exit_json(**result)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -135,19 +135,19 @@ import json
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.ha.plugins.module_utils.netdev import IFNAME_MAX
 
-C_ENV = {'LANG': 'C', 'LC_ALL': 'C'}
+C_ENV = {"LANG": "C", "LC_ALL": "C"}
 
 
 class VipError(Exception):
     """Bad input or unexpected system state; the message is shown to the user as is."""
 
 
-def normalise_request(address, interface, prefix=None, label=None, state='present'):
+def normalise_request(address, interface, prefix=None, label=None, state="present"):
     """Check the user's input; return the wanted object (None for absent) and the canonical address text."""
     text = address.strip()
     given_prefix = None
-    if '/' in text:
-        text, _sep, plen = text.partition('/')
+    if "/" in text:
+        text, _sep, plen = text.partition("/")
         try:
             given_prefix = int(plen)
         except ValueError:
@@ -156,7 +156,7 @@ def normalise_request(address, interface, prefix=None, label=None, state='presen
         ip = ipaddress.ip_address(text)
     except ValueError:
         raise VipError(f"address: {address!r} is not an IPv4 or IPv6 address") from None
-    family = 'inet' if ip.version == 4 else 'inet6'
+    family = "inet" if ip.version == 4 else "inet6"
     if given_prefix is not None and prefix is not None and given_prefix != prefix:
         raise VipError(f"address: prefix /{given_prefix} in {address!r} differs from prefix={prefix}")
     if prefix is None:
@@ -170,39 +170,41 @@ def normalise_request(address, interface, prefix=None, label=None, state='presen
             raise VipError(f"label: {label!r} must be {interface!r} or start with '{interface}:' (e.g. {interface}:0)")
         if len(label) > IFNAME_MAX:
             raise VipError(f"label: {label!r} is longer than the kernel limit of {IFNAME_MAX} characters")
-    if state == 'absent':
+    if state == "absent":
         return None, str(ip)
-    wanted = {'interface': interface, 'address': str(ip), 'prefix': prefix, 'family': family, 'label': label}
+    wanted = {"interface": interface, "address": str(ip), "prefix": prefix, "family": family, "label": label}
     return wanted, str(ip)
 
 
 def parse_ip_addr_json(text, interface):
     """Turn `ip -json addr show dev IFACE` output into a list of address dicts of that interface."""
     try:
-        links = json.loads(text or '[]')
+        links = json.loads(text or "[]")
     except ValueError as exc:
         raise VipError(f"cannot parse the JSON output of 'ip -json addr show dev {interface}': {exc}") from None
     entries = []
     for link in links:
-        if link.get('ifname') != interface:
+        if link.get("ifname") != interface:
             continue
-        for info in link.get('addr_info', []):
-            if info.get('family') not in ('inet', 'inet6') or 'local' not in info:
+        for info in link.get("addr_info", []):
+            if info.get("family") not in ("inet", "inet6") or "local" not in info:
                 continue
-            entries.append({
-                'interface': interface,
-                'address': str(ipaddress.ip_address(info['local'])),
-                'prefix': int(info['prefixlen']),
-                'family': info['family'],
-                'label': info.get('label') if info['family'] == 'inet' else None,
-            })
+            entries.append(
+                {
+                    "interface": interface,
+                    "address": str(ipaddress.ip_address(info["local"])),
+                    "prefix": int(info["prefixlen"]),
+                    "family": info["family"],
+                    "label": info.get("label") if info["family"] == "inet" else None,
+                }
+            )
     return entries
 
 
 def _argv(verb, entry):
-    argv = ['ip', 'addr', verb, f"{entry['address']}/{entry['prefix']}", 'dev', entry['interface']]
-    if verb == 'add' and entry.get('label'):
-        argv += ['label', entry['label']]
+    argv = ["ip", "addr", verb, f"{entry['address']}/{entry['prefix']}", "dev", entry["interface"]]
+    if verb == "add" and entry.get("label"):
+        argv += ["label", entry["label"]]
     return argv
 
 
@@ -212,45 +214,49 @@ def plan(current, address, wanted):
     current: entries from parse_ip_addr_json; address: canonical address text; wanted: dict or None (absent).
     Returns (before, after, commands): the entries of this address before and after, and the argv lists to run.
     """
-    before = [entry for entry in current if entry['address'] == address]
+    before = [entry for entry in current if entry["address"] == address]
     if wanted is None:
-        return before, [], [_argv('del', entry) for entry in before]
-    keep = next((
-        entry for entry in before
-        if entry['prefix'] == wanted['prefix'] and wanted['label'] in (None, entry['label'])
-    ), None)
-    commands = [_argv('del', entry) for entry in before if entry is not keep]
+        return before, [], [_argv("del", entry) for entry in before]
+    keep = next(
+        (
+            entry
+            for entry in before
+            if entry["prefix"] == wanted["prefix"] and wanted["label"] in (None, entry["label"])
+        ),
+        None,
+    )
+    commands = [_argv("del", entry) for entry in before if entry is not keep]
     if keep is None:
-        commands.append(_argv('add', wanted))
+        commands.append(_argv("add", wanted))
         keep = dict(wanted)
-        if keep['family'] == 'inet' and keep['label'] is None:
-            keep['label'] = wanted['interface']  # what the kernel assigns
+        if keep["family"] == "inet" and keep["label"] is None:
+            keep["label"] = wanted["interface"]  # what the kernel assigns
     return before, [keep], commands
 
 
 def diff_view(interface, address, entries):
     """Structured, readable view of one address on one interface for diff mode."""
     return {
-        'interface': interface,
-        'address': address,
-        'entries': [{'prefix': entry['prefix'], 'label': entry['label']} for entry in entries],
+        "interface": interface,
+        "address": address,
+        "entries": [{"prefix": entry["prefix"], "label": entry["label"]} for entry in entries],
     }
 
 
 def run(module, argv):
     rc, out, err = module.run_command(argv, environ_update=C_ENV)
     if rc != 0:
-        module.fail_json(msg=f"'{' '.join(argv)}' failed: {err.strip() or out.strip()}", rc=rc, stdout=out,
-                         stderr=err, cmd=argv)
+        module.fail_json(
+            msg=f"'{' '.join(argv)}' failed: {err.strip() or out.strip()}", rc=rc, stdout=out, stderr=err, cmd=argv
+        )
 
 
 def read_interface(module, ip_cmd, interface):
-    argv = [ip_cmd, '-json', 'addr', 'show', 'dev', interface]
+    argv = [ip_cmd, "-json", "addr", "show", "dev", interface]
     rc, out, err = module.run_command(argv, environ_update=C_ENV)
     if rc != 0:
-        if 'does not exist' in err:
-            module.fail_json(msg=f"interface: {interface!r} does not exist", rc=rc, stdout=out, stderr=err,
-                             cmd=argv)
+        if "does not exist" in err:
+            module.fail_json(msg=f"interface: {interface!r} does not exist", rc=rc, stdout=out, stderr=err, cmd=argv)
         module.fail_json(msg=f"'{' '.join(argv)}' failed: {err.strip()}", rc=rc, stdout=out, stderr=err, cmd=argv)
     return parse_ip_addr_json(out, interface)
 
@@ -258,24 +264,25 @@ def read_interface(module, ip_cmd, interface):
 def main():
     module = AnsibleModule(
         argument_spec={
-            'address': {'type': 'str', 'required': True},
-            'interface': {'type': 'str', 'required': True},
-            'prefix': {'type': 'int'},
-            'label': {'type': 'str'},
-            'state': {'type': 'str', 'choices': ['present', 'absent'], 'default': 'present'},
+            "address": {"type": "str", "required": True},
+            "interface": {"type": "str", "required": True},
+            "prefix": {"type": "int"},
+            "label": {"type": "str"},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         },
         supports_check_mode=True,
     )
     params = module.params
-    ip_cmd = module.get_bin_path('ip', required=True)
+    ip_cmd = module.get_bin_path("ip", required=True)
     try:
         wanted, address = normalise_request(
-            params['address'], params['interface'], params['prefix'], params['label'], params['state'])
+            params["address"], params["interface"], params["prefix"], params["label"], params["state"]
+        )
     except VipError as exc:
         module.fail_json(msg=str(exc))
 
     try:
-        current = read_interface(module, ip_cmd, params['interface'])
+        current = read_interface(module, ip_cmd, params["interface"])
     except VipError as exc:
         module.fail_json(msg=str(exc))
     before, after, commands = plan(current, address, wanted)
@@ -289,11 +296,11 @@ def main():
         vip=after[0] if after else None,
         commands=commands,
         diff={
-            'before': diff_view(params['interface'], address, before),
-            'after': diff_view(params['interface'], address, after),
+            "before": diff_view(params["interface"], address, before),
+            "after": diff_view(params["interface"], address, after),
         },
     )
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -23,13 +23,13 @@ from collections.abc import Mapping
 from ansible_collections.lvs.ha.plugins.module_utils.ipvs import FORWARDING, SCHEDULERS
 from ansible_collections.lvs.ha.plugins.module_utils.netdev import IFNAME_MAX
 
-PROTOCOLS = ('TCP', 'UDP', 'SCTP')
-CHECK_TYPES = ('tcp', 'http_get', 'misc', 'none')
-VRRP_STATES = ('MASTER', 'BACKUP')
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+CHECK_TYPES = ("tcp", "http_get", "misc", "none")
+VRRP_STATES = ("MASTER", "BACKUP")
 VRRP_VERSIONS = (2, 3)
-IPVS_MANAGERS = ('keepalived', 'modules')
+IPVS_MANAGERS = ("keepalived", "modules")
 AUTH_PASS_MAX = 8  # keepalived keeps the first 8 characters of a PASS authentication
-INT32_MAX = 2 ** 31 - 1
+INT32_MAX = 2**31 - 1
 
 
 class Pattern:
@@ -43,40 +43,54 @@ class Pattern:
         return isinstance(value, str) and self.regex.fullmatch(value) is not None
 
 
-NAME = Pattern(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}',
-               "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+NAME = Pattern(
+    r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+)
 # A service's name may also hold ':' (the default name is VIP:PORT); it only reaches a comment line.
-SERVICE_LABEL = Pattern(r'[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}',
-                        "1 to 64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit")
+SERVICE_LABEL = Pattern(
+    r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}",
+    "1 to 64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit",
+)
 # Linux interface names: at most IFNAME_MAX characters, no '/', ':' or whitespace.
-INTERFACE = Pattern(rf'[A-Za-z0-9][A-Za-z0-9_.-]{{0,{IFNAME_MAX - 1}}}',
-                    f"an interface name: 1 to {IFNAME_MAX} letters, digits, '.', '_' or '-'")
+INTERFACE = Pattern(
+    rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{IFNAME_MAX - 1}}}",
+    f"an interface name: 1 to {IFNAME_MAX} letters, digits, '.', '_' or '-'",
+)
 # An IPv4 address label: the interface name, ':' and a suffix, IFNAME_MAX characters in all.
-LABEL_SUFFIX = Pattern(rf'[A-Za-z0-9_]{{1,{IFNAME_MAX - 1}}}', "letters, digits or '_'")
+LABEL_SUFFIX = Pattern(rf"[A-Za-z0-9_]{{1,{IFNAME_MAX - 1}}}", "letters, digits or '_'")
 # No '.' or '..' segment: a path names one file under the document root, never above it.
-URL_PATH = Pattern(r'(/(?!\.{1,2}(?:/|$))[A-Za-z0-9._~-]+)+', "an absolute URL path of letters, digits, '.', '_', '~' and '-' "
-                   "segments, naming a file (e.g. /health.html or /lb/check.txt)")
-FILE_PATH = Pattern(r'(/(?!\.{1,2}(?:/|$))[A-Za-z0-9._+@-]+)+', "an absolute path of letters, digits, '.', '_', '+', '@' and '-'")
+URL_PATH = Pattern(
+    r"(/(?!\.{1,2}(?:/|$))[A-Za-z0-9._~-]+)+",
+    "an absolute URL path of letters, digits, '.', '_', '~' and '-' "
+    "segments, naming a file (e.g. /health.html or /lb/check.txt)",
+)
+FILE_PATH = Pattern(
+    r"(/(?!\.{1,2}(?:/|$))[A-Za-z0-9._+@-]+)+", "an absolute path of letters, digits, '.', '_', '+', '@' and '-'"
+)
 # Characters keepalived reads literally in auth_pass: no whitespace, comment, quote, brace or '$'.
-AUTH_PASS = Pattern(r'[A-Za-z0-9_.+=@%^*,:/?-]{1,8}',
-                    f"1 to {AUTH_PASS_MAX} letters, digits or any of _ . + = @ % ^ * , : / ? -")
-UNIT = Pattern(r'[A-Za-z0-9_.@-]{1,64}\.service', "a systemd service name such as lvs-ha-vip.service")
-SERVICE_NAME = Pattern(r'[A-Za-z0-9_.@-]{1,64}', "a service name of letters, digits, '.', '_', '@' or '-'")
-USER = Pattern(r'[a-z_][a-z0-9_-]{0,31}', "a user name (lower case letters, digits, '_' or '-')")
-PACKAGE = Pattern(r'[a-z0-9][a-z0-9+.-]{0,99}', "a package name (lower case letters, digits, '+', '.' or '-')")
-KERNEL_MODULE = Pattern(r'[A-Za-z0-9_-]{1,64}', "a kernel module name (letters, digits, '_' or '-')")
-SYSCTL_KEY = Pattern(r'[a-z0-9_]+(\.[A-Za-z0-9_-]+)+', "a sysctl key such as net.ipv4.ip_forward")
-SYSCTL_VALUE = Pattern(r'[A-Za-z0-9_.:-]+( [A-Za-z0-9_.:-]+)*',
-                       "an integer, or words of letters, digits, '.', '_', ':' or '-' separated by single spaces")
+AUTH_PASS = Pattern(
+    r"[A-Za-z0-9_.+=@%^*,:/?-]{1,8}", f"1 to {AUTH_PASS_MAX} letters, digits or any of _ . + = @ % ^ * , : / ? -"
+)
+UNIT = Pattern(r"[A-Za-z0-9_.@-]{1,64}\.service", "a systemd service name such as lvs-ha-vip.service")
+SERVICE_NAME = Pattern(r"[A-Za-z0-9_.@-]{1,64}", "a service name of letters, digits, '.', '_', '@' or '-'")
+USER = Pattern(r"[a-z_][a-z0-9_-]{0,31}", "a user name (lower case letters, digits, '_' or '-')")
+PACKAGE = Pattern(r"[a-z0-9][a-z0-9+.-]{0,99}", "a package name (lower case letters, digits, '+', '.' or '-')")
+KERNEL_MODULE = Pattern(r"[A-Za-z0-9_-]{1,64}", "a kernel module name (letters, digits, '_' or '-')")
+SYSCTL_KEY = Pattern(r"[a-z0-9_]+(\.[A-Za-z0-9_-]+)+", "a sysctl key such as net.ipv4.ip_forward")
+SYSCTL_VALUE = Pattern(
+    r"[A-Za-z0-9_.:-]+( [A-Za-z0-9_.:-]+)*",
+    "an integer, or words of letters, digits, '.', '_', ':' or '-' separated by single spaces",
+)
 # Text served as a page: one line of printable characters, no markup.
-PAGE_TEXT = Pattern(r'[^\x00-\x1f\x7f<>&]{1,1024}',
-                    "1 to 1024 printable characters on one line, without '<', '>' or '&'")
+PAGE_TEXT = Pattern(
+    r"[^\x00-\x1f\x7f<>&]{1,1024}", "1 to 1024 printable characters on one line, without '<', '>' or '&'"
+)
 
 
 def show(value: object) -> str:
     """A value as a user would recognise it in a message, shortened."""
     text = repr(str(value)) if isinstance(value, str) else repr(value)
-    return text if len(text) <= 60 else text[:57] + '...'
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def is_int(value: object) -> bool:
@@ -89,7 +103,7 @@ def is_number(value: object) -> bool:
 
 def ip_address(value: object):
     """ipaddress object of a plain address written exactly (no prefix, no surrounding space), else None."""
-    if not isinstance(value, str) or value != value.strip() or '/' in value or '%' in value:
+    if not isinstance(value, str) or value != value.strip() or "/" in value or "%" in value:
         return None
     try:
         return ipaddress.ip_address(str(value))
@@ -99,6 +113,7 @@ def ip_address(value: object):
 
 # ---- single values: each returns None when the value is good, else the message after "<var>: " -----------------
 
+
 def pattern(rule: Pattern):
     def check(value):
         if not isinstance(value, str):
@@ -106,17 +121,20 @@ def pattern(rule: Pattern):
         if not rule.matches(value):
             return f"{show(value)} is not allowed; write {rule.allowed}"
         return None
+
     return check
 
 
-def integer(low: int, high: int, what: str = 'an integer'):
+def integer(low: int, high: int, what: str = "an integer"):
     def check(value):
         if not is_int(value):
             return f"{show(value)} is not {what} {low}..{high}" + (
-                " (write it without quotes)" if isinstance(value, str) and value.strip().isdigit() else '')
+                " (write it without quotes)" if isinstance(value, str) and value.strip().isdigit() else ""
+            )
         if not low <= value <= high:
             return f"{value} is out of range; write {what} {low}..{high}"
         return None
+
     return check
 
 
@@ -125,6 +143,7 @@ def number(low: float, high: float, what: str):
         if not is_number(value) or not low <= value <= high:
             return f"{show(value)} is not {what} from {low} to {high}"
         return None
+
     return check
 
 
@@ -134,6 +153,7 @@ def choice(options, fold_case: bool = False):
         if isinstance(value, bool) or probe not in options:
             return f"{show(value)} is not one of {', '.join(map(str, options))}"
         return None
+
     return check
 
 
@@ -151,16 +171,18 @@ def boolean(value):
 
 def secret(rule: Pattern):
     """Like pattern(), but the message never contains the value."""
+
     def check(value):
         if not rule.matches(value):
             return f"the value (not shown) is not allowed; write {rule.allowed}"
         return None
+
     return check
 
 
-PORT = integer(1, 65535, 'a port number')
-WEIGHT = integer(0, 65535, 'a weight')
-SECONDS = integer(1, 3600, 'a number of seconds')
+PORT = integer(1, 65535, "a port number")
+WEIGHT = integer(0, 65535, "a weight")
+SECONDS = integer(1, 3600, "a number of seconds")
 
 
 class Checker:
@@ -209,164 +231,196 @@ class Checker:
 # ---- a virtual service: the same rules for lvs_services[N] and director_services[N] --------------------------
 
 CHECK_FIELDS = {
-    'type': choice(CHECK_TYPES),
-    'path': pattern(URL_PATH),
-    'status_code': integer(100, 599, 'an HTTP status code'),
-    'port': PORT,
-    'connect_timeout': SECONDS,
-    'retry': integer(0, 100, 'a retry count'),
-    'delay_before_retry': SECONDS,
-    'script': pattern(FILE_PATH),
+    "type": choice(CHECK_TYPES),
+    "path": pattern(URL_PATH),
+    "status_code": integer(100, 599, "an HTTP status code"),
+    "port": PORT,
+    "connect_timeout": SECONDS,
+    "retry": integer(0, 100, "a retry count"),
+    "delay_before_retry": SECONDS,
+    "script": pattern(FILE_PATH),
 }
 
 SERVICE_FIELDS = {
-    'name': pattern(SERVICE_LABEL),
-    'vip': address,
-    'port': PORT,
-    'protocol': choice(PROTOCOLS, fold_case=True),
-    'scheduler': choice(SCHEDULERS),
-    'forwarding': choice(FORWARDING),
-    'persistence_timeout': integer(0, INT32_MAX, 'a number of seconds (0: no persistence)'),
-    'delay_loop': integer(1, 86400, 'a number of seconds'),
-    'quorum': integer(1, INT32_MAX, 'a sum of weights'),
-    'sorry_server': address,
-    'sorry_server_port': PORT,
-    'check': None,  # checked below with CHECK_FIELDS
-    'real_servers': None,  # checked below, per caller
+    "name": pattern(SERVICE_LABEL),
+    "vip": address,
+    "port": PORT,
+    "protocol": choice(PROTOCOLS, fold_case=True),
+    "scheduler": choice(SCHEDULERS),
+    "forwarding": choice(FORWARDING),
+    "persistence_timeout": integer(0, INT32_MAX, "a number of seconds (0: no persistence)"),
+    "delay_loop": integer(1, 86400, "a number of seconds"),
+    "quorum": integer(1, INT32_MAX, "a sum of weights"),
+    "sorry_server": address,
+    "sorry_server_port": PORT,
+    "check": None,  # checked below with CHECK_FIELDS
+    "real_servers": None,  # checked below, per caller
 }
 
 
 def check_service(chk: Checker, var: str, svc, extra_fields: Mapping, real_fields: Mapping, real_required=()):
     """Every field of one service; returns True when it is a mapping (so callers can look further)."""
-    if not chk.fields(var, svc, dict(SERVICE_FIELDS, **extra_fields), required=('vip', 'port')):
+    if not chk.fields(var, svc, dict(SERVICE_FIELDS, **extra_fields), required=("vip", "port")):
         return False
-    if 'check' in svc:
-        check = svc['check']
-        if chk.fields(f"{var}.check", check, CHECK_FIELDS) and check.get('type') == 'misc' and 'script' not in check:
+    if "check" in svc:
+        check = svc["check"]
+        if chk.fields(f"{var}.check", check, CHECK_FIELDS) and check.get("type") == "misc" and "script" not in check:
             chk.add(f"{var}.check.script", "missing; a check of type misc runs this script")
-    reals = svc.get('real_servers')
+    reals = svc.get("real_servers")
     if not isinstance(reals, list) or not reals:
         chk.add(f"{var}.real_servers", f"{show(reals)} is not a non-empty list of real servers")
         return True
-    forwarding = svc.get('forwarding', 'dr')
-    vip = ip_address(svc.get('vip'))
+    forwarding = svc.get("forwarding", "dr")
+    vip = ip_address(svc.get("vip"))
     for idx, real in enumerate(reals):
         rvar = f"{var}.real_servers[{idx}]"
         if not chk.fields(rvar, real, real_fields, required=real_required):
             continue
-        rip = ip_address(real.get('address'))
-        if vip is not None and rip is not None and forwarding != 'tunnel' and rip.version != vip.version:
-            chk.add(f"{rvar}.address", f"{rip} is IPv{rip.version} but the VIP {vip} is IPv{vip.version}; keepalived "
-                                       f"skips such a real server (only forwarding: tunnel may mix families)")
-        if forwarding == 'dr' and PORT(real.get('port')) is None and PORT(svc.get('port')) is None \
-                and real['port'] != svc['port']:
-            chk.add(f"{rvar}.port", f"{real['port']} differs from the service port {svc['port']}; direct routing "
-                                    f"cannot change the port (leave it out, or use forwarding: nat)")
+        rip = ip_address(real.get("address"))
+        if vip is not None and rip is not None and forwarding != "tunnel" and rip.version != vip.version:
+            chk.add(
+                f"{rvar}.address",
+                f"{rip} is IPv{rip.version} but the VIP {vip} is IPv{vip.version}; keepalived "
+                f"skips such a real server (only forwarding: tunnel may mix families)",
+            )
+        if (
+            forwarding == "dr"
+            and PORT(real.get("port")) is None
+            and PORT(svc.get("port")) is None
+            and real["port"] != svc["port"]
+        ):
+            chk.add(
+                f"{rvar}.port",
+                f"{real['port']} differs from the service port {svc['port']}; direct routing "
+                f"cannot change the port (leave it out, or use forwarding: nat)",
+            )
     return True
 
 
 def check_vrrp_auth(chk: Checker, version_var: str, version, auth_var: str, auth) -> None:
     """auth_pass: the characters keepalived reads literally; VRRPv3 has no authentication."""
-    if auth in (None, ''):
+    if auth in (None, ""):
         return
     if chk.value(auth_var, auth, secret(AUTH_PASS)) and version == 3:
-        chk.add(auth_var, f"VRRP version 3 ({version_var}: 3) has no authentication (RFC 5798); "
-                          f"remove it or use version 2")
+        chk.add(
+            auth_var, f"VRRP version 3 ({version_var}: 3) has no authentication (RFC 5798); remove it or use version 2"
+        )
 
 
 def check_advert_int(chk: Checker, var: str, advert, version) -> None:
     """VRRPv2 adverts are whole seconds (1..255); VRRPv3 counts centiseconds (0.01..40.95 s)."""
     if version == 3:
         if not is_number(advert) or not 0.01 <= advert <= 40.95 or abs(round(advert * 100) - advert * 100) > 1e-6:
-            chk.add(var, f"{show(advert)} is not a number of seconds from 0.01 to 40.95 in steps of 0.01 "
-                         f"(VRRP version 3)")
+            chk.add(
+                var, f"{show(advert)} is not a number of seconds from 0.01 to 40.95 in steps of 0.01 (VRRP version 3)"
+            )
     elif not is_int(advert) or not 1 <= advert <= 255:
-        chk.add(var, f"{show(advert)} is not a whole number of seconds 1..255 (VRRP version 2 adverts are whole "
-                     f"seconds; version 3 allows fractions)")
+        chk.add(
+            var,
+            f"{show(advert)} is not a whole number of seconds 1..255 (VRRP version 2 adverts are whole "
+            f"seconds; version 3 allows fractions)",
+        )
 
 
-def check_label(chk: Checker, var: str, label, interface, where: str = '') -> None:
+def check_label(chk: Checker, var: str, label, interface, where: str = "") -> None:
     """An IPv4 label must start with its interface name and fit in IFNAME_MAX characters."""
     if not isinstance(label, str) or not isinstance(interface, str):
         chk.add(var, f"{show(label)} is not a label such as {interface}:0{where}")
         return
     prefix = f"{interface}:"
-    suffix = label[len(prefix):] if label.startswith(prefix) else None
+    suffix = label[len(prefix) :] if label.startswith(prefix) else None
     if suffix is None or not LABEL_SUFFIX.matches(suffix) or len(label) > IFNAME_MAX:
-        chk.add(var, f"{show(label)} is not allowed; write {interface}:<suffix> in at most {IFNAME_MAX} characters, "
-                     f"the suffix of {LABEL_SUFFIX.allowed} (e.g. {interface}:0){where}")
+        chk.add(
+            var,
+            f"{show(label)} is not allowed; write {interface}:<suffix> in at most {IFNAME_MAX} characters, "
+            f"the suffix of {LABEL_SUFFIX.allowed} (e.g. {interface}:0){where}",
+        )
 
 
 # ---- the roles' own input ------------------------------------------------------------------------------------
 
-DIRECTOR_REAL_SERVER = {'address': address, 'host': pattern(NAME), 'port': PORT, 'weight': WEIGHT}
-DIRECTOR_SERVICE_EXTRA = {'persistence_granularity': address}
+DIRECTOR_REAL_SERVER = {"address": address, "host": pattern(NAME), "port": PORT, "weight": WEIGHT}
+DIRECTOR_SERVICE_EXTRA = {"persistence_granularity": address}
 
 
 def director_errors(v: Mapping) -> list[str]:
     """Problems in the director role's variables (v: name -> value; absent names are not checked)."""
     chk = Checker()
     simple = {
-        'director_packages': None, 'director_kernel_modules': None, 'director_services': None,
-        'director_vips': None, 'director_sysctl_extra': None, 'director_vip_label': None,
-        'director_vrrp_auth_pass': None, 'director_vrrp_advert_int': None,
-        'director_interface': pattern(INTERFACE),
-        'director_router_id': pattern(NAME),
-        'director_vrrp_instance_name': pattern(NAME),
-        'director_vrrp_version': choice(VRRP_VERSIONS),
-        'director_vrrp_state': choice(VRRP_STATES),
-        'director_vrrp_priority': integer(1, 255, 'a VRRP priority'),
-        'director_vrrp_virtual_router_id': integer(1, 255, 'a VRRP router id'),
-        'director_vrrp_nopreempt': boolean,
-        'director_vip_prefix': integer(1, 128, 'a prefix length'),
-        'director_ipvs_manager': choice(IPVS_MANAGERS),
-        'director_ipvs_purge': choice(('managed', 'all', 'none')),
-        'director_ipvs_rules_path': pattern(FILE_PATH),
-        'director_check_delay_loop': integer(1, 86400, 'a number of seconds'),
-        'director_check_connect_timeout': SECONDS,
-        'director_check_retry': integer(0, 100, 'a retry count'),
-        'director_check_delay_before_retry': SECONDS,
-        'director_script_user': pattern(USER),
-        'director_modules_load_path': pattern(FILE_PATH),
-        'director_sysctl_path': pattern(FILE_PATH),
-        'director_keepalived_conf_path': pattern(FILE_PATH),
-        'director_keepalived_service': pattern(SERVICE_NAME),
+        "director_packages": None,
+        "director_kernel_modules": None,
+        "director_services": None,
+        "director_vips": None,
+        "director_sysctl_extra": None,
+        "director_vip_label": None,
+        "director_vrrp_auth_pass": None,
+        "director_vrrp_advert_int": None,
+        "director_interface": pattern(INTERFACE),
+        "director_router_id": pattern(NAME),
+        "director_vrrp_instance_name": pattern(NAME),
+        "director_vrrp_version": choice(VRRP_VERSIONS),
+        "director_vrrp_state": choice(VRRP_STATES),
+        "director_vrrp_priority": integer(1, 255, "a VRRP priority"),
+        "director_vrrp_virtual_router_id": integer(1, 255, "a VRRP router id"),
+        "director_vrrp_nopreempt": boolean,
+        "director_vip_prefix": integer(1, 128, "a prefix length"),
+        "director_ipvs_manager": choice(IPVS_MANAGERS),
+        "director_ipvs_purge": choice(("managed", "all", "none")),
+        "director_ipvs_rules_path": pattern(FILE_PATH),
+        "director_check_delay_loop": integer(1, 86400, "a number of seconds"),
+        "director_check_connect_timeout": SECONDS,
+        "director_check_retry": integer(0, 100, "a retry count"),
+        "director_check_delay_before_retry": SECONDS,
+        "director_script_user": pattern(USER),
+        "director_modules_load_path": pattern(FILE_PATH),
+        "director_sysctl_path": pattern(FILE_PATH),
+        "director_keepalived_conf_path": pattern(FILE_PATH),
+        "director_keepalived_service": pattern(SERVICE_NAME),
     }
     for key, rule in simple.items():
         if key in v and rule is not None:
             chk.value(key, v[key], rule)
-    if 'director_packages' in v:
-        chk.list_of('director_packages', v['director_packages'], pattern(PACKAGE))
-    if 'director_kernel_modules' in v:
-        chk.list_of('director_kernel_modules', v['director_kernel_modules'], pattern(KERNEL_MODULE))
-    if 'director_vips' in v:
-        vips = chk.list_of('director_vips', v['director_vips'], address)
-        prefix = v.get('director_vip_prefix')
+    if "director_packages" in v:
+        chk.list_of("director_packages", v["director_packages"], pattern(PACKAGE))
+    if "director_kernel_modules" in v:
+        chk.list_of("director_kernel_modules", v["director_kernel_modules"], pattern(KERNEL_MODULE))
+    if "director_vips" in v:
+        vips = chk.list_of("director_vips", v["director_vips"], address)
+        prefix = v.get("director_vip_prefix")
         for idx, vip in enumerate(vips):
             parsed = ip_address(vip)
             if parsed is not None and is_int(prefix) and prefix > parsed.max_prefixlen:
-                chk.add('director_vip_prefix', f"{prefix} is longer than the IPv{parsed.version} VIP "
-                                               f"director_vips[{idx}] {parsed}; write at most {parsed.max_prefixlen}")
-    if 'director_vip_label' in v and INTERFACE.matches(v.get('director_interface')):
-        check_label(chk, 'director_vip_label', v['director_vip_label'], v['director_interface'])
-    version = v.get('director_vrrp_version', 2)
-    if 'director_vrrp_advert_int' in v:
-        check_advert_int(chk, 'director_vrrp_advert_int', v['director_vrrp_advert_int'], version)
-    check_vrrp_auth(chk, 'director_vrrp_version', version, 'director_vrrp_auth_pass', v.get('director_vrrp_auth_pass'))
-    extra = v.get('director_sysctl_extra', {})
+                chk.add(
+                    "director_vip_prefix",
+                    f"{prefix} is longer than the IPv{parsed.version} VIP "
+                    f"director_vips[{idx}] {parsed}; write at most {parsed.max_prefixlen}",
+                )
+    if "director_vip_label" in v and INTERFACE.matches(v.get("director_interface")):
+        check_label(chk, "director_vip_label", v["director_vip_label"], v["director_interface"])
+    version = v.get("director_vrrp_version", 2)
+    if "director_vrrp_advert_int" in v:
+        check_advert_int(chk, "director_vrrp_advert_int", v["director_vrrp_advert_int"], version)
+    check_vrrp_auth(chk, "director_vrrp_version", version, "director_vrrp_auth_pass", v.get("director_vrrp_auth_pass"))
+    extra = v.get("director_sysctl_extra", {})
     if not isinstance(extra, Mapping):
-        chk.add('director_sysctl_extra', f"{show(extra)} is not a mapping of sysctl keys to values")
+        chk.add("director_sysctl_extra", f"{show(extra)} is not a mapping of sysctl keys to values")
     else:
         for key, value in extra.items():
-            if chk.value('director_sysctl_extra', key, pattern(SYSCTL_KEY)) and not is_int(value):
+            if chk.value("director_sysctl_extra", key, pattern(SYSCTL_KEY)) and not is_int(value):
                 chk.value(f"director_sysctl_extra[{key}]", value, pattern(SYSCTL_VALUE))
-    services = v.get('director_services', [])
+    services = v.get("director_services", [])
     if not isinstance(services, list):
-        chk.add('director_services', f"{show(services)} is not a list of services")
+        chk.add("director_services", f"{show(services)} is not a list of services")
         services = []
     for idx, svc in enumerate(services):
-        check_service(chk, f"director_services[{idx}]", svc, DIRECTOR_SERVICE_EXTRA, DIRECTOR_REAL_SERVER,
-                      real_required=('address',))
+        check_service(
+            chk,
+            f"director_services[{idx}]",
+            svc,
+            DIRECTOR_SERVICE_EXTRA,
+            DIRECTOR_REAL_SERVER,
+            real_required=("address",),
+        )
     return chk.errors
 
 
@@ -374,23 +428,23 @@ def realserver_errors(v: Mapping) -> list[str]:
     """Problems in the realserver role's variables (v: name -> value; absent names are not checked)."""
     chk = Checker()
     simple = {
-        'realserver_vip_interface': pattern(INTERFACE),
-        'realserver_vip_persist': boolean,
-        'realserver_vip_unit': pattern(UNIT),
-        'realserver_arp_ignore': choice((0, 1, 2, 3, 8)),
-        'realserver_arp_announce': choice((0, 1, 2)),
-        'realserver_arp_sysctl_path': pattern(FILE_PATH),
-        'realserver_page_text': pattern(PAGE_TEXT),
-        'realserver_health_path': pattern(URL_PATH),
-        'realserver_health_text': pattern(PAGE_TEXT),
+        "realserver_vip_interface": pattern(INTERFACE),
+        "realserver_vip_persist": boolean,
+        "realserver_vip_unit": pattern(UNIT),
+        "realserver_arp_ignore": choice((0, 1, 2, 3, 8)),
+        "realserver_arp_announce": choice((0, 1, 2)),
+        "realserver_arp_sysctl_path": pattern(FILE_PATH),
+        "realserver_page_text": pattern(PAGE_TEXT),
+        "realserver_health_path": pattern(URL_PATH),
+        "realserver_health_text": pattern(PAGE_TEXT),
     }
     for key, rule in simple.items():
         if key in v:
             chk.value(key, v[key], rule)
-    if 'realserver_vips' in v:
-        chk.list_of('realserver_vips', v['realserver_vips'], address)
-    if 'realserver_arp_interfaces' in v:
-        chk.list_of('realserver_arp_interfaces', v['realserver_arp_interfaces'], pattern(INTERFACE))
-    if 'realserver_http_ports' in v:
-        chk.list_of('realserver_http_ports', v['realserver_http_ports'], PORT, allow_empty=False)
+    if "realserver_vips" in v:
+        chk.list_of("realserver_vips", v["realserver_vips"], address)
+    if "realserver_arp_interfaces" in v:
+        chk.list_of("realserver_arp_interfaces", v["realserver_arp_interfaces"], pattern(INTERFACE))
+    if "realserver_http_ports" in v:
+        chk.list_of("realserver_http_ports", v["realserver_http_ports"], PORT, allow_empty=False)
     return chk.errors

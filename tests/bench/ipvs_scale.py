@@ -25,45 +25,46 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-VENV_PY = REPO / '.venv' / 'bin' / 'python'
+VENV_PY = REPO / ".venv" / "bin" / "python"
 # A fresh Python process running the module's main() with its arguments, as AnsiballZ does (minus the zip).
 RUN_MODULE = (
-    'import json, sys\n'
-    'from ansible.module_utils.testing import patch_module_args\n'
-    'from ansible_collections.lvs.ha.plugins.modules import ipvs_service\n'
-    'with patch_module_args(json.loads(sys.argv[1])):\n'
-    '    ipvs_service.main()\n'
+    "import json, sys\n"
+    "from ansible.module_utils.testing import patch_module_args\n"
+    "from ansible_collections.lvs.ha.plugins.modules import ipvs_service\n"
+    "with patch_module_args(json.loads(sys.argv[1])):\n"
+    "    ipvs_service.main()\n"
 )
 
 
 def build_table(count: int) -> None:
     lines = []
     for i in range(count):
-        vip = f'10.{100 + i // 65536}.{i // 256 % 256}.{i % 256}'
-        lines.append(f'-A -t {vip}:80 -s wrr')
-        lines.append(f'-a -t {vip}:80 -r 192.0.2.21:80 -g -w 1')
-        lines.append(f'-a -t {vip}:80 -r 192.0.2.22:80 -g -w 1')
-    subprocess.run(['ipvsadm', '-C'], check=True)
-    subprocess.run(['ipvsadm', '-R'], input='\n'.join(lines) + '\n', text=True, check=True)
+        vip = f"10.{100 + i // 65536}.{i // 256 % 256}.{i % 256}"
+        lines.append(f"-A -t {vip}:80 -s wrr")
+        lines.append(f"-a -t {vip}:80 -r 192.0.2.21:80 -g -w 1")
+        lines.append(f"-a -t {vip}:80 -r 192.0.2.22:80 -g -w 1")
+    subprocess.run(["ipvsadm", "-C"], check=True)
+    subprocess.run(["ipvsadm", "-R"], input="\n".join(lines) + "\n", text=True, check=True)
 
 
 def time_module(backend: str, rounds: int) -> list[float]:
-    env = dict(os.environ, PYTHONPATH=str(REPO / 'collections'), HOME='/tmp')
-    args = json.dumps({'address': '10.100.0.0', 'port': 80, 'scheduler': 'wrr', 'backend': backend})
+    env = dict(os.environ, PYTHONPATH=str(REPO / "collections"), HOME="/tmp")
+    args = json.dumps({"address": "10.100.0.0", "port": 80, "scheduler": "wrr", "backend": backend})
     times = []
     for _round in range(rounds):
         start = time.monotonic()
-        out = subprocess.run([str(VENV_PY), '-c', RUN_MODULE, args], env=env, capture_output=True, text=True,
-                             check=False)
+        out = subprocess.run(
+            [str(VENV_PY), "-c", RUN_MODULE, args], env=env, capture_output=True, text=True, check=False
+        )
         times.append(time.monotonic() - start)
         result = json.loads(out.stdout)
-        if result.get('failed') or result.get('changed'):
-            raise SystemExit(f'{backend}: the no-op run was not a no-op: {result}')
+        if result.get("failed") or result.get("changed"):
+            raise SystemExit(f"{backend}: the no-op run was not a no-op: {result}")
     return times
 
 
 def time_reads(rounds: int) -> dict[str, list[float]]:
-    sys.path.insert(0, str(REPO / 'collections'))
+    sys.path.insert(0, str(REPO / "collections"))
     from ansible_collections.lvs.ha.plugins.module_utils import ipvs
 
     class Runner:
@@ -72,8 +73,10 @@ def time_reads(rounds: int) -> dict[str, list[float]]:
             p = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
             return p.returncode, p.stdout, p.stderr
 
-    backends = {'netlink': ipvs.NetlinkBackend(ipvs.import_pyroute2()),
-                'ipvsadm': ipvs.IpvsadmBackend(Runner(), '/usr/sbin/ipvsadm')}
+    backends = {
+        "netlink": ipvs.NetlinkBackend(ipvs.import_pyroute2()),
+        "ipvsadm": ipvs.IpvsadmBackend(Runner(), "/usr/sbin/ipvsadm"),
+    }
     result = {}
     for name, backend in backends.items():
         result[name] = []
@@ -81,44 +84,56 @@ def time_reads(rounds: int) -> dict[str, list[float]]:
             start = time.monotonic()
             table = backend.read(counters=False)
             result[name].append(time.monotonic() - start)
-        result[f'{name} services'] = len(table)
+        result[f"{name} services"] = len(table)
     return result
 
 
 def in_guest(count: int, rounds: int) -> int:
-    subprocess.run(['modprobe', 'ip_vs'], check=True)
+    subprocess.run(["modprobe", "ip_vs"], check=True)
     start = time.monotonic()
     build_table(count)
-    print(f'table: {count} services x 2 real servers, built with one ipvsadm -R in {time.monotonic() - start:.1f}s')
+    print(f"table: {count} services x 2 real servers, built with one ipvsadm -R in {time.monotonic() - start:.1f}s")
     start = time.monotonic()
-    subprocess.run([str(VENV_PY), '-c', 'import pyroute2'], check=True)
-    print(f'import pyroute2 in a fresh process: {time.monotonic() - start:.1f}s')
-    module = {b: time_module(b, rounds) for b in ('netlink', 'ipvsadm')}
+    subprocess.run([str(VENV_PY), "-c", "import pyroute2"], check=True)
+    print(f"import pyroute2 in a fresh process: {time.monotonic() - start:.1f}s")
+    module = {b: time_module(b, rounds) for b in ("netlink", "ipvsadm")}
     reads = time_reads(rounds)
-    print(f'no-op ipvs_service run (fresh process, {rounds} rounds, median):')
+    print(f"no-op ipvs_service run (fresh process, {rounds} rounds, median):")
     for b, t in module.items():
-        print(f'  {b:8} {statistics.median(t):7.2f}s  (all: {", ".join(f"{x:.2f}" for x in t)})')
-    print(f'  ratio netlink/ipvsadm: {statistics.median(module["netlink"]) / statistics.median(module["ipvsadm"]):.2f}')
-    print(f'backend read of the whole table, in-process ({rounds} rounds, median):')
-    for b in ('netlink', 'ipvsadm'):
-        print(f'  {b:8} {statistics.median(reads[b]):7.3f}s  ({reads[f"{b} services"]} services read)')
-    print(f'  ratio netlink/ipvsadm: {statistics.median(reads["netlink"]) / statistics.median(reads["ipvsadm"]):.2f}')
-    subprocess.run(['ipvsadm', '-C'], check=True)
+        print(f"  {b:8} {statistics.median(t):7.2f}s  (all: {', '.join(f'{x:.2f}' for x in t)})")
+    print(f"  ratio netlink/ipvsadm: {statistics.median(module['netlink']) / statistics.median(module['ipvsadm']):.2f}")
+    print(f"backend read of the whole table, in-process ({rounds} rounds, median):")
+    for b in ("netlink", "ipvsadm"):
+        print(f"  {b:8} {statistics.median(reads[b]):7.3f}s  ({reads[f'{b} services']} services read)")
+    print(f"  ratio netlink/ipvsadm: {statistics.median(reads['netlink']) / statistics.median(reads['ipvsadm']):.2f}")
+    subprocess.run(["ipvsadm", "-C"], check=True)
     return 0
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--services', type=int, default=1000)
-    ap.add_argument('--rounds', type=int, default=3)
-    ap.add_argument('--in-guest', action='store_true', help=argparse.SUPPRESS)
+    ap.add_argument("--services", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--in-guest", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.in_guest:
         return in_guest(args.services, args.rounds)
-    argv = [str(VENV_PY), '-m', 'lab', 'run', '--', str(VENV_PY), str(Path(__file__).resolve()), '--in-guest',
-            '--services', str(args.services), '--rounds', str(args.rounds)]
+    argv = [
+        str(VENV_PY),
+        "-m",
+        "lab",
+        "run",
+        "--",
+        str(VENV_PY),
+        str(Path(__file__).resolve()),
+        "--in-guest",
+        "--services",
+        str(args.services),
+        "--rounds",
+        str(args.rounds),
+    ]
     return subprocess.run(argv, cwd=REPO, stdin=subprocess.DEVNULL, check=False).returncode
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main())

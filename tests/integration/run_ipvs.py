@@ -42,10 +42,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-VENV = REPO / '.venv'
-TARGETS = ['ipvs_service', 'ipvs_realserver', 'ipvs_info']
+VENV = REPO / ".venv"
+TARGETS = ["ipvs_service", "ipvs_realserver", "ipvs_info"]
 # backend -> the Python that runs the modules in the guest
-INTERPRETERS = {'netlink': str(VENV / 'bin' / 'python'), 'ipvsadm': '/usr/bin/python3'}
+INTERPRETERS = {"netlink": str(VENV / "bin" / "python"), "ipvsadm": "/usr/bin/python3"}
 BOOT_TIMEOUT = 600
 JOB_TIMEOUT = 900
 
@@ -63,27 +63,82 @@ INCLUDE = """    - name: Target {target}
 # import are skipped). The standard library modules an AnsiballZ run of these modules (ansible.builtin.command
 # included) imports beyond interpreter start-up, from `python -X importtime -` on their payloads:
 STDLIB_PRELOAD = [
-    'argparse', 'ast', 'base64', 'bz2', 'contextlib', 'copy', 'ctypes', 'dataclasses', 'datetime', 'decimal',
-    'encodings.cp437', 'encodings.idna', 'enum', 'errno', 'fcntl', 'fnmatch', 'functools', 'gettext', 'glob', 'grp',
-    'hashlib', 'importlib.util', 'inspect', 'ipaddress', 'json', 'locale', 'logging', 'lzma', 'pathlib', 'pkgutil',
-    'platform', 'pwd', 'random', 'runpy', 'select', 'selectors', 'shlex', 'shutil', 'signal', 'socket', 'string',
-    'stringprep', 'struct', 'subprocess', 'syslog', 'tempfile', 'textwrap', 'threading', 'tokenize', 'traceback',
-    'typing', 'unicodedata', 'urllib.parse', 'warnings', 'weakref', 'zipfile', 'zlib',
+    "argparse",
+    "ast",
+    "base64",
+    "bz2",
+    "contextlib",
+    "copy",
+    "ctypes",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "encodings.cp437",
+    "encodings.idna",
+    "enum",
+    "errno",
+    "fcntl",
+    "fnmatch",
+    "functools",
+    "gettext",
+    "glob",
+    "grp",
+    "hashlib",
+    "importlib.util",
+    "inspect",
+    "ipaddress",
+    "json",
+    "locale",
+    "logging",
+    "lzma",
+    "pathlib",
+    "pkgutil",
+    "platform",
+    "pwd",
+    "random",
+    "runpy",
+    "select",
+    "selectors",
+    "shlex",
+    "shutil",
+    "signal",
+    "socket",
+    "string",
+    "stringprep",
+    "struct",
+    "subprocess",
+    "syslog",
+    "tempfile",
+    "textwrap",
+    "threading",
+    "tokenize",
+    "traceback",
+    "typing",
+    "unicodedata",
+    "urllib.parse",
+    "warnings",
+    "weakref",
+    "zipfile",
+    "zlib",
 ]
 # The venv's Python adds ansible-core's module_utils (basic and the AnsiballZ loader pull in all that these modules
 # use; the venv's ansible-core is the controller's, so they are the files every payload ships, which the fork server
 # checks per job) and pyroute2 with its IPVS netlink parts. Never the collection's own modules or module_utils, nor
 # ansible.modules: those are imported in the child only (ansible.modules from the venv's copy, checked the same).
 VENV_PRELOAD = [
-    'ansible.module_utils.basic', 'ansible.module_utils._internal._ansiballz._loader',
-    'pyroute2', 'pyroute2.ipvs', 'pyroute2.netlink.generic.ipvs', 'pyroute2.netlink.exceptions',
+    "ansible.module_utils.basic",
+    "ansible.module_utils._internal._ansiballz._loader",
+    "pyroute2",
+    "pyroute2.ipvs",
+    "pyroute2.netlink.generic.ipvs",
+    "pyroute2.netlink.exceptions",
 ]
-PRELOAD = {'netlink': STDLIB_PRELOAD + VENV_PRELOAD, 'ipvsadm': STDLIB_PRELOAD}
+PRELOAD = {"netlink": STDLIB_PRELOAD + VENV_PRELOAD, "ipvsadm": STDLIB_PRELOAD}
 
 # Runs in the guest as root. Jobs are <id>.job files (JSON); results are written to <id>.out atomically. A job
 # `<interpreter> - ...` goes to that interpreter's fork server when there is one; anything else (and everything
 # with --no-fork-server) is a subprocess. Per interpreter it counts runs and seconds, written to `stats` at the end.
-AGENT = r'''
+AGENT = r"""
 import base64, json, os, socket, subprocess, sys, tempfile, time
 chan = sys.argv[1]
 with open(sys.argv[2]) as f:
@@ -189,14 +244,14 @@ for python, server in servers.items():
     stats.setdefault(python, {})['server'] = dict(server.hello or {}, error=server.error, exit=server.proc.returncode,
                                                   log=log)
 mark('stats', json.dumps(stats))
-'''
+"""
 
 # The fork server: one per interpreter, its source fed to `<interpreter> -` so that it starts exactly as a module
 # process does (same interpreter, flags, environment, sys.path, `__main__`). It pre-imports the names it is given,
 # then per job (the arguments after `-` as JSON, the script's stdin, stdout and stderr as fds) forks a child that
 # runs the script as `python -` would, and answers with the exit code. The child is a process of its own; what it
 # shares with the others is code imported before the fork, nothing it does itself.
-FORK_SERVER = r'''
+FORK_SERVER = r"""
 import sys
 MAIN = dict(globals())  # the namespace `python -` gives a script (__name__ '__main__', __file__ '<stdin>', ...)
 START_MODULES = set(sys.modules)
@@ -307,10 +362,10 @@ ctl.send(json.dumps({'error': error} if error else {
     'seconds': round(seconds, 2), 'modules': len(sys.modules) - len(START_MODULES), 'skipped': skipped}).encode())
 if not error:
     serve()
-'''
+"""
 
 # The ansible_python_interpreter on the host: sends argv + stdin to the agent and relays the answer.
-SHIM = r'''#!/usr/bin/python3
+SHIM = r"""#!/usr/bin/python3
 import base64, json, os, sys, time, uuid
 chan, python, timeout = {chan!r}, {python!r}, {timeout!r}
 args = sys.argv[1:]
@@ -338,101 +393,154 @@ os.unlink(out)
 sys.stdout.buffer.write(base64.b64decode(result['stdout']))
 sys.stderr.buffer.write(base64.b64decode(result['stderr']))
 sys.exit(result['rc'])
-'''
+"""
 
 
 def recap(log: str) -> str:
     lines = log.splitlines()
     for i, line in enumerate(lines):
-        if line.startswith('PLAY RECAP') and i + 1 < len(lines):
-            return ' '.join(lines[i + 1].split())
-    return 'no PLAY RECAP'
+        if line.startswith("PLAY RECAP") and i + 1 < len(lines):
+            return " ".join(lines[i + 1].split())
+    return "no PLAY RECAP"
 
 
 def module_runs(stats: dict) -> str:
     """One line on how the guest ran a backend's modules: forked or as subprocesses, with mean seconds."""
-    parts = [f'{how} {n} (mean {secs / n:.2f}s)' for how in ('forked', 'subprocess')
-             for n, secs in [stats.get(how, (0, 0.0))] if n]
-    server = stats.get('server')
-    if server and server.get('error'):
+    parts = [
+        f"{how} {n} (mean {secs / n:.2f}s)"
+        for how in ("forked", "subprocess")
+        for n, secs in [stats.get(how, (0, 0.0))]
+        if n
+    ]
+    server = stats.get("server")
+    if server and server.get("error"):
         parts.append(f"fork server unusable: {server['error']}; its log: {server.get('log', '')[-500:]!r}")
     elif server:
-        skipped = f" ({len(server['skipped'])} not importable)" if server.get('skipped') else ''
+        skipped = f" ({len(server['skipped'])} not importable)" if server.get("skipped") else ""
         parts.append(f"fork server pre-imported {server.get('modules')} modules{skipped} in {server.get('seconds')}s")
-    if stats.get('declined'):
+    if stats.get("declined"):
         parts.append(f"declined {len(stats['declined'])}: {stats['declined'][0]}")
-    return 'module runs: ' + ('; '.join(parts) or 'none')
+    return "module runs: " + ("; ".join(parts) or "none")
 
 
 def wait_for_guest(chan: Path, guest: subprocess.Popen) -> str | None:
     deadline = time.monotonic() + BOOT_TIMEOUT
     while time.monotonic() < deadline:
-        if (chan / 'ready').exists():
+        if (chan / "ready").exists():
             return None
-        if (chan / 'failed').exists():
-            return (chan / 'failed').read_text().strip()
+        if (chan / "failed").exists():
+            return (chan / "failed").read_text().strip()
         if guest.poll() is not None:
-            return f'the guest exited ({guest.returncode}) before its agent was ready'
+            return f"the guest exited ({guest.returncode}) before its agent was ready"
         time.sleep(0.2)
-    return f'the guest agent was not ready after {BOOT_TIMEOUT}s'
+    return f"the guest agent was not ready after {BOOT_TIMEOUT}s"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--backend', action='append', choices=list(INTERPRETERS), help='default: both')
-    ap.add_argument('--target', action='append', choices=TARGETS, help='default: all')
-    ap.add_argument('--no-fork-server', action='store_true',
-                    help='run every module as a fresh guest process (slower; the baseline for the fork server)')
+    ap.add_argument("--backend", action="append", choices=list(INTERPRETERS), help="default: both")
+    ap.add_argument("--target", action="append", choices=TARGETS, help="default: all")
+    ap.add_argument(
+        "--no-fork-server",
+        action="store_true",
+        help="run every module as a fresh guest process (slower; the baseline for the fork server)",
+    )
     args = ap.parse_args()
     backends = args.backend or list(INTERPRETERS)
     targets = args.target or TARGETS
     started = time.monotonic()
 
-    with tempfile.TemporaryDirectory(prefix='lvs-ha-ipvs-') as tmp:
+    with tempfile.TemporaryDirectory(prefix="lvs-ha-ipvs-") as tmp:
         tmpdir = Path(tmp)
-        chan = tmpdir / 'chan'
+        chan = tmpdir / "chan"
         chan.mkdir()
-        (tmpdir / 'agent.py').write_text(AGENT)
+        (tmpdir / "agent.py").write_text(AGENT)
         servers = {} if args.no_fork_server else {INTERPRETERS[b]: PRELOAD[b] for b in backends}
-        (tmpdir / 'agent.json').write_text(json.dumps({'servers': servers, 'server': FORK_SERVER}))
-        playbook = tmpdir / 'ipvs.yml'
-        playbook.write_text(PLAYBOOK.format(includes=''.join(
-            INCLUDE.format(target=t, path=REPO / 'tests' / 'integration' / 'targets' / t / 'tasks' / 'main.yml')
-            for t in targets)))
-        with open(tmpdir / 'guest.log', 'wb') as guest_log:
+        (tmpdir / "agent.json").write_text(json.dumps({"servers": servers, "server": FORK_SERVER}))
+        playbook = tmpdir / "ipvs.yml"
+        playbook.write_text(
+            PLAYBOOK.format(
+                includes="".join(
+                    INCLUDE.format(target=t, path=REPO / "tests" / "integration" / "targets" / t / "tasks" / "main.yml")
+                    for t in targets
+                )
+            )
+        )
+        with open(tmpdir / "guest.log", "wb") as guest_log:
             guest = subprocess.Popen(
-                [str(VENV / 'bin' / 'python'), '-m', 'lab', 'run', '--memory', '1G', '--rwdir', str(chan), '--',
-                 '/usr/bin/python3', str(tmpdir / 'agent.py'), str(chan), str(tmpdir / 'agent.json')],
-                cwd=REPO, stdin=subprocess.DEVNULL, stdout=guest_log, stderr=subprocess.STDOUT)
+                [
+                    str(VENV / "bin" / "python"),
+                    "-m",
+                    "lab",
+                    "run",
+                    "--memory",
+                    "1G",
+                    "--rwdir",
+                    str(chan),
+                    "--",
+                    "/usr/bin/python3",
+                    str(tmpdir / "agent.py"),
+                    str(chan),
+                    str(tmpdir / "agent.json"),
+                ],
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=guest_log,
+                stderr=subprocess.STDOUT,
+            )
             results = []
             try:
                 problem = wait_for_guest(chan, guest)
                 boot = time.monotonic() - started
                 if problem:
-                    print(f'guest: {problem}')
+                    print(f"guest: {problem}")
                 else:
-                    print(f"guest up in {boot:.1f}s, kernel {(chan / 'ready').read_text()}, ip_vs loaded; modules run "
-                          f"{'as fresh processes' if args.no_fork_server else 'forked from a fork server per backend'}")
+                    print(
+                        f"guest up in {boot:.1f}s, kernel {(chan / 'ready').read_text()}, ip_vs loaded; modules run "
+                        f"{'as fresh processes' if args.no_fork_server else 'forked from a fork server per backend'}"
+                    )
                 for backend in [] if problem else backends:
-                    shim = tmpdir / f'python-{backend}'
+                    shim = tmpdir / f"python-{backend}"
                     shim.write_text(SHIM.format(chan=str(chan), python=INTERPRETERS[backend], timeout=JOB_TIMEOUT))
                     shim.chmod(0o755)
-                    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / 'collections'), ANSIBLE_PIPELINING='1',
-                               ANSIBLE_NOCOLOR='1', PATH=f"{VENV / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}")
-                    argv = ['ansible-playbook', '-i', 'localhost,', '-c', 'local', '-e', f'ipvs_backend={backend}',
-                            '-e', f'ansible_python_interpreter={shim}', str(playbook)]
-                    print(f'===== backend={backend}: {shlex.join(argv)}', flush=True)
+                    env = dict(
+                        os.environ,
+                        ANSIBLE_COLLECTIONS_PATH=str(REPO / "collections"),
+                        ANSIBLE_PIPELINING="1",
+                        ANSIBLE_NOCOLOR="1",
+                        PATH=f"{VENV / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+                    )
+                    argv = [
+                        "ansible-playbook",
+                        "-i",
+                        "localhost,",
+                        "-c",
+                        "local",
+                        "-e",
+                        f"ipvs_backend={backend}",
+                        "-e",
+                        f"ansible_python_interpreter={shim}",
+                        str(playbook),
+                    ]
+                    print(f"===== backend={backend}: {shlex.join(argv)}", flush=True)
                     t0 = time.monotonic()
                     # streamed, so a slow run shows where it is
-                    with subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT, text=True) as run:
+                    with subprocess.Popen(
+                        argv,
+                        cwd=REPO,
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                    ) as run:
                         lines = []
                         for line in run.stdout:
-                            print(line, end='', flush=True)
+                            print(line, end="", flush=True)
                             lines.append(line)
-                    results.append((backend, run.returncode, time.monotonic() - t0, recap(''.join(lines))))
+                    results.append((backend, run.returncode, time.monotonic() - t0, recap("".join(lines))))
             finally:
-                (chan / 'stop').touch()
+                (chan / "stop").touch()
                 try:
                     guest.wait(timeout=120)
                 except subprocess.TimeoutExpired:
@@ -440,21 +548,21 @@ def main() -> int:
                     guest.wait()
         failed = problem is not None or guest.returncode != 0
         if failed:
-            print((tmpdir / 'guest.log').read_text(errors='replace')[-3000:])
-        stats = json.loads((chan / 'stats').read_text()) if (chan / 'stats').exists() else {}
+            print((tmpdir / "guest.log").read_text(errors="replace")[-3000:])
+        stats = json.loads((chan / "stats").read_text()) if (chan / "stats").exists() else {}
 
-    print('===== summary =====')
-    print(f'targets: {", ".join(targets)}; guest boot + ip_vs: {boot:.1f}s')
+    print("===== summary =====")
+    print(f"targets: {', '.join(targets)}; guest boot + ip_vs: {boot:.1f}s")
     for backend, rc, secs, line in results:
         failed |= rc != 0
-        print(f'backend={backend:8} rc={rc} {secs:6.1f}s  {line}')
-        print(f'                 {module_runs(stats.get(INTERPRETERS[backend], {}))}')
-    for backend in backends[len(results):]:
+        print(f"backend={backend:8} rc={rc} {secs:6.1f}s  {line}")
+        print(f"                 {module_runs(stats.get(INTERPRETERS[backend], {}))}")
+    for backend in backends[len(results) :]:
         failed = True
-        print(f'backend={backend:8} did not run')
-    print(f'guest exit={guest.returncode}, wall {time.monotonic() - started:.1f}s: {"FAILED" if failed else "passed"}')
+        print(f"backend={backend:8} did not run")
+    print(f"guest exit={guest.returncode}, wall {time.monotonic() - started:.1f}s: {'FAILED' if failed else 'passed'}")
     return 1 if failed else 0
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main())

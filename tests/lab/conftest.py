@@ -18,8 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def lab_command(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=REPO, capture_output=True, text=True,
-                          check=False)
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=REPO, capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +32,11 @@ def lab() -> Iterator[None]:
     running = (status.get("roots", "shared"), status.get("release"))
     asked = (roots.mode(), roots.release() if roots.mode() == "debian" else None)
     if running != asked:
-        pytest.fail(f"the running lab has LAB_ROOTS={running[0]} LAB_RELEASE={running[1]}, these tests were asked "
-                    f"for LAB_ROOTS={asked[0]} LAB_RELEASE={asked[1]}: stop it (python -m lab down) or run them "
-                    "with its settings")
+        pytest.fail(
+            f"the running lab has LAB_ROOTS={running[0]} LAB_RELEASE={running[1]}, these tests were asked "
+            f"for LAB_ROOTS={asked[0]} LAB_RELEASE={asked[1]}: stop it (python -m lab down) or run them "
+            "with its settings"
+        )
     yield
     if booted:
         lab_command("down")
@@ -47,7 +48,13 @@ def on_host(lab: None):
 
     def run(name: str, command: str, timeout: float = 120) -> subprocess.CompletedProcess:
         h = topology.host(name)
-        return subprocess.run(access.ssh_argv(h, command), capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL, check=False)
+        return subprocess.run(
+            access.ssh_argv(h, command),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
 
     return run

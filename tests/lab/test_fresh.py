@@ -21,8 +21,11 @@ CAP_SYS_MODULE = 16
 
 @pytest.mark.parametrize("name", NAMES)
 def test_host_runs_the_chosen_release_without_the_sites_packages(on_host, name):
-    result = on_host(name, ". /etc/os-release; echo $VERSION_CODENAME; "
-                           f"dpkg-query -W -f='${{Package}} ${{Status}}\\n' {' '.join(SITE_PACKAGES)} 2>/dev/null")
+    result = on_host(
+        name,
+        ". /etc/os-release; echo $VERSION_CODENAME; "
+        f"dpkg-query -W -f='${{Package}} ${{Status}}\\n' {' '.join(SITE_PACKAGES)} 2>/dev/null",
+    )
     codename, *installed = result.stdout.splitlines()
     assert codename == roots.host_release(name)
     assert not [line for line in installed if "install ok installed" in line], installed
@@ -44,8 +47,11 @@ def test_apt_sources_are_the_lab_repository_only(on_host):
 
 def test_apt_installs_a_package_from_the_lab_repository(on_host):
     try:
-        result = on_host("dr1", "DEBIAN_FRONTEND=noninteractive apt-get install -y ipvsadm && modprobe ip_vs && "
-                                "ipvsadm -Ln", timeout=300)
+        result = on_host(
+            "dr1",
+            "DEBIAN_FRONTEND=noninteractive apt-get install -y ipvsadm && modprobe ip_vs && ipvsadm -Ln",
+            timeout=300,
+        )
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr
         assert "IP Virtual Server version" in result.stdout
     finally:
@@ -64,8 +70,14 @@ def test_only_directors_may_load_kernel_modules(on_host):
 
 
 def lab_reboot(name: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab", "reboot", name, *args], cwd=paths.REPO,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "lab", "reboot", name, *args],
+        cwd=paths.REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def boot_id(on_host, name: str) -> str:
@@ -75,14 +87,20 @@ def boot_id(on_host, name: str) -> str:
 def test_reboot_keeps_the_disk_and_loses_runtime_state(on_host):
     token = secrets.token_hex(8)
     before = boot_id(on_host, "web1")
-    prepared = on_host("web1", f"echo {token} > /etc/lvs-lab-probe && echo {token} > /run/lvs-lab-probe && "
-                               "ip addr add 192.168.100.99/32 dev lo")
+    prepared = on_host(
+        "web1",
+        f"echo {token} > /etc/lvs-lab-probe && echo {token} > /run/lvs-lab-probe && "
+        "ip addr add 192.168.100.99/32 dev lo",
+    )
     assert prepared.returncode == 0, prepared.stderr
     result = lab_reboot("web1")
     assert result.returncode == 0, result.stderr
-    after = on_host("web1", "cat /proc/sys/kernel/random/boot_id; cat /etc/lvs-lab-probe; "
-                            "test -e /run/lvs-lab-probe && echo run-kept; ip -br addr show dev lo; "
-                            "rm -f /etc/lvs-lab-probe")
+    after = on_host(
+        "web1",
+        "cat /proc/sys/kernel/random/boot_id; cat /etc/lvs-lab-probe; "
+        "test -e /run/lvs-lab-probe && echo run-kept; ip -br addr show dev lo; "
+        "rm -f /etc/lvs-lab-probe",
+    )
     lines = after.stdout.splitlines()
     assert lines[0] and lines[0] != before
     assert lines[1] == token

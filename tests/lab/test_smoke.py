@@ -20,7 +20,12 @@ NAMES = [h.name for h in topology.HOSTS]
 def test_ansible_pings_every_host_at_its_inventory_address(lab):
     result = subprocess.run(
         [str(REPO / ".venv/bin/ansible"), "all", "-i", str(paths.INVENTORY), "-m", "ansible.builtin.ping", "-o"],
-        cwd=REPO, env=access.ansible_env(), capture_output=True, text=True, timeout=600, check=False,
+        cwd=REPO,
+        env=access.ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     answered = {line.split()[0] for line in result.stdout.splitlines() if '"ping": "pong"' in line}
@@ -65,8 +70,7 @@ def test_hosts_have_distinct_machine_ids_and_host_keys(on_host):
 
 
 def test_this_machine_has_no_route_to_the_lab(lab):
-    routes = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True,
-                            check=True).stdout
+    routes = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True, check=True).stdout
     assert not re.search(r"^(local |broadcast )?192\.168\.100\.", routes, re.MULTILINE), routes
     addresses = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True, check=True).stdout
     assert "192.168.100." not in addresses
@@ -83,8 +87,9 @@ def test_the_lab_listens_on_loopback_only(lab):
 
 
 def test_status_lists_every_host_up(lab):
-    result = subprocess.run([str(REPO / ".venv/bin/python"), "-m", "lab", "status"], cwd=REPO,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(REPO / ".venv/bin/python"), "-m", "lab", "status"], cwd=REPO, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
     assert [line.split()[:3] for line in lines] == [[h.name, str(h.address), "up"] for h in topology.HOSTS]

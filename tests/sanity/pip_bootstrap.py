@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-CACHE = Path('~/.ansible/test/cache').expanduser()
+CACHE = Path("~/.ansible/test/cache").expanduser()
 STAND_IN = '''\
 """Stand-in for get-pip.py written by lvs.ha tests/sanity/pip_bootstrap.py: runs pip from {wheel_name}."""
 import runpy
@@ -34,10 +34,10 @@ def ansible_test_pip_version() -> str:
     """The pip version ansible-test bootstraps into its venvs (get_venv_packages in python_requirements.py)."""
     import ansible_test  # pylint: disable=import-outside-toplevel
 
-    source = Path(ansible_test.__file__).parent / '_internal' / 'python_requirements.py'
+    source = Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
     match = re.search(r"default_packages = dict\(\s*pip='([^']+)'", source.read_text())
     if not match:
-        raise SystemExit(f'pip_bootstrap: cannot find the pip version ansible-test wants in {source}')
+        raise SystemExit(f"pip_bootstrap: cannot find the pip version ansible-test wants in {source}")
     return match.group(1)
 
 
@@ -45,19 +45,33 @@ def main() -> int:
     version = ansible_test_pip_version()
     target = CACHE / f"get_pip_{version.replace('.', '_')}.py"
     if target.exists():
-        print(f'pip_bootstrap: {target} exists, nothing to do')
+        print(f"pip_bootstrap: {target} exists, nothing to do")
         return 0
     CACHE.mkdir(parents=True, exist_ok=True)
-    wheels = CACHE / 'pip-wheels'
-    subprocess.run([sys.executable, '-m', 'pip', 'download', '--quiet', '--disable-pip-version-check',
-                    '--no-deps', '--only-binary=:all:', '--dest', str(wheels), f'pip=={version}'], check=True)
-    wheel = next(wheels.glob(f'pip-{version}-*.whl'))
-    partial = target.with_suffix('.partial')
+    wheels = CACHE / "pip-wheels"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            str(wheels),
+            f"pip=={version}",
+        ],
+        check=True,
+    )
+    wheel = next(wheels.glob(f"pip-{version}-*.whl"))
+    partial = target.with_suffix(".partial")
     partial.write_text(STAND_IN.format(wheel=str(wheel), wheel_name=wheel.name))
     partial.replace(target)
-    print(f'pip_bootstrap: wrote {target} (pip {version} from {wheel.name})')
+    print(f"pip_bootstrap: wrote {target} (pip {version} from {wheel.name})")
     return 0
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     sys.exit(main())

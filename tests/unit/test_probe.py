@@ -9,23 +9,27 @@ from pathlib import Path
 import pytest
 
 _spec = importlib.util.spec_from_file_location(
-    'probe', Path(__file__).resolve().parents[2] / 'molecule' / 'shared' / 'probe.py')
+    "probe", Path(__file__).resolve().parents[2] / "molecule" / "shared" / "probe.py"
+)
 probe = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(probe)
 
 
-@pytest.mark.parametrize(('samples', 'expected'), [
-    ([], 0.0),
-    ([[0.0, 'a'], [0.1, 'b'], [0.2, 'a']], 0.0),
-    # last success at 0.1, failures, first success at 3.0
-    ([[0.0, 'a'], [0.1, 'b'], [1.1, None], [2.1, None], [3.0, 'b']], 2.9),
-    # two outages: the longest counts
-    ([[0.0, 'a'], [1.0, None], [2.0, 'a'], [3.0, None], [4.0, None], [6.5, 'b']], 4.5),
-    # failures before the first success have no start: not an outage we can measure
-    ([[0.0, None], [1.0, 'a'], [1.1, 'b']], 0.0),
-    # still failing at the end: never recovered
-    ([[0.0, 'a'], [1.0, None]], None),
-])
+@pytest.mark.parametrize(
+    ("samples", "expected"),
+    [
+        ([], 0.0),
+        ([[0.0, "a"], [0.1, "b"], [0.2, "a"]], 0.0),
+        # last success at 0.1, failures, first success at 3.0
+        ([[0.0, "a"], [0.1, "b"], [1.1, None], [2.1, None], [3.0, "b"]], 2.9),
+        # two outages: the longest counts
+        ([[0.0, "a"], [1.0, None], [2.0, "a"], [3.0, None], [4.0, None], [6.5, "b"]], 4.5),
+        # failures before the first success have no start: not an outage we can measure
+        ([[0.0, None], [1.0, "a"], [1.1, "b"]], 0.0),
+        # still failing at the end: never recovered
+        ([[0.0, "a"], [1.0, None]], None),
+    ],
+)
 def test_outage(samples, expected):
     gap = probe.outage(samples)
     if expected is None:
@@ -35,13 +39,20 @@ def test_outage(samples, expected):
 
 
 def test_summary_counts_failures_and_answers():
-    samples = [[0.0, 'accp'], [0.1, None], [0.6, 'benet'], [0.7, 'accp']]
+    samples = [[0.0, "accp"], [0.1, None], [0.6, "benet"], [0.7, "accp"]]
     assert probe.summary(samples, 0.1, 1.0) == {
-        'probes': 4, 'failed': 1, 'answers': ['accp', 'benet'], 'outage_s': 0.6, 'interval_s': 0.1,
-        'timeout_s': 1.0, 'first_t': 0.0, 'last_t': 0.7}
+        "probes": 4,
+        "failed": 1,
+        "answers": ["accp", "benet"],
+        "outage_s": 0.6,
+        "interval_s": 0.1,
+        "timeout_s": 1.0,
+        "first_t": 0.0,
+        "last_t": 0.7,
+    }
 
 
 def test_probe_stops_when_the_stop_file_exists(tmp_path):
-    stop = tmp_path / 'stop'
+    stop = tmp_path / "stop"
     stop.touch()
-    assert probe.probe('http://127.0.0.1:9/', 60, 0.1, 0.5, str(stop)) == []
+    assert probe.probe("http://127.0.0.1:9/", 60, 0.1, 0.5, str(stop)) == []

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'shared'))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
 # `lab` is a fixture: imported for pytest to find it.
 from labtest import INVENTORY, address, inventory_groups, lab, load, vip_holders  # noqa: F401 # pylint: disable=unused-import
@@ -21,13 +21,13 @@ class Site:
     """The site model as the tests need it (group_vars and host_vars of inventories/lab)."""
 
     def __init__(self):
-        self.model = load(INVENTORY / 'group_vars' / 'all' / 'site.yml')
+        self.model = load(INVENTORY / "group_vars" / "all" / "site.yml")
         self.groups = inventory_groups()
-        self.service = self.model['lvs_services'][0]
-        self.vip = self.service['vip']
-        self.port = self.service['port']
-        self.interface = self.model['lvs_director_interface']
-        self.vip_label = self.model['lvs_vrrp']['vip_label']
+        self.service = self.model["lvs_services"][0]
+        self.vip = self.service["vip"]
+        self.port = self.service["port"]
+        self.interface = self.model["lvs_director_interface"]
+        self.vip_label = self.model["lvs_vrrp"]["vip_label"]
 
     def group(self, name):
         return sorted(self.groups[name])
@@ -36,26 +36,26 @@ class Site:
         return address(host)
 
     def host_vars(self, host):
-        return load(INVENTORY / 'host_vars' / f'{host}.yml')
+        return load(INVENTORY / "host_vars" / f"{host}.yml")
 
     def page(self, host):
-        return self.host_vars(host)['lvs_page_text']
+        return self.host_vars(host)["lvs_page_text"]
 
     @property
     def master(self):
-        return next(h for h in self.group('directors') if self.host_vars(h)['lvs_vrrp_state'] == 'MASTER')
+        return next(h for h in self.group("directors") if self.host_vars(h)["lvs_vrrp_state"] == "MASTER")
 
     @property
     def real_servers(self):
-        return [rs['host'] for rs in self.service['real_servers']]
+        return [rs["host"] for rs in self.service["real_servers"]]
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope="session")
 def site():
     return Site()
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope="session")
 def holders(site):
     """The directors holding the VIP, asked once per run: a director that died hard costs an SSH timeout."""
-    return vip_holders(site.group('directors'), site.interface, site.vip)
+    return vip_holders(site.group("directors"), site.interface, site.vip)

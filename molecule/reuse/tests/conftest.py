@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'shared'))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
 # `lab` is a fixture: imported for pytest to find it.
 from labtest import address, inventory_groups, lab, load  # noqa: F401 # pylint: disable=unused-import
@@ -18,20 +18,20 @@ HERE = Path(__file__).resolve().parent
 
 class Reuse:
     def __init__(self):
-        model = load(HERE.parent / 'vars' / 'service.yml')
-        self.master = model['reuse_master']
-        self.service = model['reuse_service']
-        self.vip, self.port = self.service['vip'], self.service['port']
-        self.directors = sorted(inventory_groups()['directors'])
-        self.weights = {rs['host']: rs['weight'] for rs in self.service['real_servers']}
+        model = load(HERE.parent / "vars" / "service.yml")
+        self.master = model["reuse_master"]
+        self.service = model["reuse_service"]
+        self.vip, self.port = self.service["vip"], self.service["port"]
+        self.directors = sorted(inventory_groups()["directors"])
+        self.weights = {rs["host"]: rs["weight"] for rs in self.service["real_servers"]}
 
     def page(self, host):
-        return f'{host} on {self.port}'  # realserver_page_text in converge.yml
+        return f"{host} on {self.port}"  # realserver_page_text in converge.yml
 
     def address(self, host):
         return address(host)
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope="session")
 def reuse():
     return Reuse()

@@ -12,43 +12,42 @@ from labtest import addresses_on, vip_holders
 
 
 def test_only_the_master_holds_the_vip(lab, reuse):
-    assert vip_holders(reuse.directors, 'ens33', reuse.vip) == [reuse.master]
-    addrs = addresses_on(lab(reuse.master), 'ens33', reuse.vip)
-    assert addrs[0]['prefixlen'] == 32 and addrs[0]['label'] == 'ens33:0', addrs
+    assert vip_holders(reuse.directors, "ens33", reuse.vip) == [reuse.master]
+    addrs = addresses_on(lab(reuse.master), "ens33", reuse.vip)
+    assert addrs[0]["prefixlen"] == 32 and addrs[0]["label"] == "ens33:0", addrs
 
 
-@pytest.mark.parametrize('director', ['dr1', 'dr2'])
+@pytest.mark.parametrize("director", ["dr1", "dr2"])
 def test_static_table_and_nothing_else(lab, reuse, director):
     """Both directors carry the table (as the reference dr.sh does), so the backup is ready when it takes
     the VIP; keepalived's virtual_server of another site is gone (never both managers)."""
-    table = lab(director).check_output('ipvsadm -Ln')
-    services = [ln for ln in table.splitlines() if ln.startswith(('TCP ', 'UDP ', 'FWM ', 'SCTP '))]
-    assert services == [f'TCP  {reuse.vip}:{reuse.port} wrr'], table
+    table = lab(director).check_output("ipvsadm -Ln")
+    services = [ln for ln in table.splitlines() if ln.startswith(("TCP ", "UDP ", "FWM ", "SCTP "))]
+    assert services == [f"TCP  {reuse.vip}:{reuse.port} wrr"], table
     for host, weight in reuse.weights.items():
-        line = next((ln for ln in table.splitlines() if f'{reuse.address(host)}:{reuse.port} ' in ln), '')
-        assert line.split()[2:4] == ['Route', str(weight)], table
-    conf = lab(director).file('/etc/keepalived/keepalived.conf')
+        line = next((ln for ln in table.splitlines() if f"{reuse.address(host)}:{reuse.port} " in ln), "")
+        assert line.split()[2:4] == ["Route", str(weight)], table
+    conf = lab(director).file("/etc/keepalived/keepalived.conf")
     assert conf.mode == 0o600
-    blocks = [ln for ln in conf.content_string.splitlines() if ln.split()[:1] == ['virtual_server']]
+    blocks = [ln for ln in conf.content_string.splitlines() if ln.split()[:1] == ["virtual_server"]]
     assert blocks == [], blocks
 
 
-@pytest.mark.parametrize('name', ['web1', 'web2'])
+@pytest.mark.parametrize("name", ["web1", "web2"])
 def test_real_server_on_the_new_port_and_vip(lab, reuse, name):
     host = lab(name)
-    addrs = addresses_on(host, 'lo', reuse.vip)
-    assert addrs and addrs[0]['prefixlen'] == 32, addrs
-    assert host.sysctl('net.ipv4.conf.all.arp_ignore') == 1
-    assert host.sysctl('net.ipv4.conf.all.arp_announce') == 2
-    assert reuse.page(name) in host.check_output(f'curl -sf --max-time 5 http://127.0.0.1:{reuse.port}/')
+    addrs = addresses_on(host, "lo", reuse.vip)
+    assert addrs and addrs[0]["prefixlen"] == 32, addrs
+    assert host.sysctl("net.ipv4.conf.all.arp_ignore") == 1
+    assert host.sysctl("net.ipv4.conf.all.arp_announce") == 2
+    assert reuse.page(name) in host.check_output(f"curl -sf --max-time 5 http://127.0.0.1:{reuse.port}/")
 
 
 def test_client_is_served_in_the_weights_proportion(lab, reuse):
     """wrr is periodic with period sum(weights): any 2 periods hold exactly 2 * weight answers per server."""
     rounds = 2 * sum(reuse.weights.values())
-    url = f'http://{reuse.vip}:{reuse.port}/'
-    out = lab('client').check_output(
-        f'for i in $(seq {rounds}); do curl -s --max-time 2 {url} | tail -n 1; echo; done')
+    url = f"http://{reuse.vip}:{reuse.port}/"
+    out = lab("client").check_output(f"for i in $(seq {rounds}); do curl -s --max-time 2 {url} | tail -n 1; echo; done")
     bodies = [line for line in out.splitlines() if line.strip()]
-    print(f'\n{rounds} requests to {url}: {bodies}')
+    print(f"\n{rounds} requests to {url}: {bodies}")
     assert Counter(bodies) == {reuse.page(h): 2 * w for h, w in reuse.weights.items()}, bodies

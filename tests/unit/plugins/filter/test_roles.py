@@ -11,34 +11,48 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.lvs.ha.plugins.filter import roles
 
-ROLES = Path(__file__).resolve().parents[4] / 'roles'
+ROLES = Path(__file__).resolve().parents[4] / "roles"
 
 SERVICE = {
-    'name': 'web', 'vip': '192.168.100.10', 'port': 80, 'protocol': 'TCP', 'scheduler': 'rr', 'forwarding': 'dr',
-    'persistence_timeout': 0, 'delay_loop': 2, 'check': {'type': 'http_get', 'path': '/health.html'},
-    'real_servers': [{'host': 'web1', 'address': '192.168.100.221', 'port': 80, 'weight': 1}],
+    "name": "web",
+    "vip": "192.168.100.10",
+    "port": 80,
+    "protocol": "TCP",
+    "scheduler": "rr",
+    "forwarding": "dr",
+    "persistence_timeout": 0,
+    "delay_loop": 2,
+    "check": {"type": "http_get", "path": "/health.html"},
+    "real_servers": [{"host": "web1", "address": "192.168.100.221", "port": 80, "weight": 1}],
 }
 
 
 def defaults(role):
     """The role's defaults with the templated ones given the values they take on host dr1 / web1."""
-    values = yaml.safe_load((ROLES / role / 'defaults/main.yml').read_text())
+    values = yaml.safe_load((ROLES / role / "defaults/main.yml").read_text())
     for key, value in values.items():
-        if isinstance(value, str) and '{{' in value:
-            values[key] = {'director_router_id': 'dr1', 'director_vip_label': 'ens33:0',
-                           'realserver_page_text': 'web1'}[key]
+        if isinstance(value, str) and "{{" in value:
+            values[key] = {
+                "director_router_id": "dr1",
+                "director_vip_label": "ens33:0",
+                "realserver_page_text": "web1",
+            }[key]
     return values
 
 
-DIRECTOR = dict(defaults('director'), director_vips=['192.168.100.10'], director_services=[SERVICE],
-                director_vrrp_auth_pass='lvs-lab1')
-REALSERVER = dict(defaults('realserver'), realserver_vips=['192.168.100.10'])
+DIRECTOR = dict(
+    defaults("director"),
+    director_vips=["192.168.100.10"],
+    director_services=[SERVICE],
+    director_vrrp_auth_pass="lvs-lab1",
+)
+REALSERVER = dict(defaults("realserver"), realserver_vips=["192.168.100.10"])
 
 
 def test_the_defaults_and_the_lab_input_are_sound():
     assert roles.director_check(DIRECTOR) == []
     # the name lvs.ha.site_services gives a service without one
-    assert roles.director_check(dict(DIRECTOR, director_services=[dict(SERVICE, name='192.168.100.20:8080')])) == []
+    assert roles.director_check(dict(DIRECTOR, director_services=[dict(SERVICE, name="192.168.100.20:8080")])) == []
     assert roles.realserver_check(REALSERVER) == []
 
 
@@ -46,161 +60,211 @@ changed = edits.with_change
 
 
 DIRECTOR_FAULTS = [
-    (('director_interface',), 'ens33 }', 'director_interface:'),
-    (('director_interface',), 'a-very-long-interface', 'director_interface:'),
-    (('director_router_id',), 'dr1\n}', 'director_router_id:'),
-    (('director_vrrp_instance_name',), 'VI 1', 'director_vrrp_instance_name:'),
-    (('director_vrrp_state',), 'master', 'director_vrrp_state:'),
-    (('director_vrrp_priority',), 256, 'director_vrrp_priority:'),
-    (('director_vrrp_virtual_router_id',), 0, 'director_vrrp_virtual_router_id:'),
-    (('director_vrrp_advert_int',), 0.5, 'director_vrrp_advert_int:'),
-    (('director_vrrp_auth_pass',), 'S3cret!', 'director_vrrp_auth_pass:'),
-    (('director_vrrp_version',), 3, 'director_vrrp_auth_pass: VRRP version 3'),
-    (('director_vips', 0), '192.168.100.10 ', 'director_vips[0]:'),
-    (('director_vip_prefix',), 0, 'director_vip_prefix:'),
-    (('director_vip_prefix',), 64, 'director_vip_prefix: 64 is longer than the IPv4 VIP'),
-    (('director_services', 0, 'real_servers', 0, 'address'), '2001:db8::21',
-     'director_services[0].real_servers[0].address: 2001:db8::21 is IPv6 but the VIP'),
-    (('director_vip_label',), 'lo:0', 'director_vip_label:'),
-    (('director_ipvs_manager',), 'both', 'director_ipvs_manager:'),
-    (('director_check_delay_loop',), 0, 'director_check_delay_loop:'),
-    (('director_script_user',), 'root; rm', 'director_script_user:'),
-    (('director_kernel_modules', 0), 'ip_vs\nip_vs_wrr', 'director_kernel_modules[0]:'),
-    (('director_packages', 0), 'keepalived=1:2', 'director_packages[0]:'),
-    (('director_sysctl_path',), '/etc/sysctl.d/x y.conf', 'director_sysctl_path:'),
-    (('director_keepalived_conf_path',), 'keepalived.conf', 'director_keepalived_conf_path:'),
-    (('director_sysctl_extra',), {'net.ipv4.tcp_fin_timeout': '30\nkernel.x = 1'}, 'director_sysctl_extra['),
-    (('director_sysctl_extra',), {'net.ipv4 x': 1}, 'director_sysctl_extra:'),
-    (('director_services', 0, 'name'), 'web\n}', 'director_services[0].name:'),
-    (('director_services', 0, 'vip'), '192.168.100.10 }', 'director_services[0].vip:'),
-    (('director_services', 0, 'port'), 0, 'director_services[0].port:'),
-    (('director_services', 0, 'check', 'path'), '/x\n}', 'director_services[0].check.path:'),
-    (('director_services', 0, 'persistence_granularity'), '255.255.255.0 }',
-     'director_services[0].persistence_granularity:'),
-    (('director_services', 0, 'real_servers', 0, 'address'), KeyError, 'director_services[0].real_servers[0].address:'),
-    (('director_services', 0, 'real_servers', 0, 'address'), '192.168.100.221\n',
-     'director_services[0].real_servers[0].address:'),
-    (('director_services', 0, 'real_servers', 0, 'port'), 81, 'director_services[0].real_servers[0].port:'),
+    (("director_interface",), "ens33 }", "director_interface:"),
+    (("director_interface",), "a-very-long-interface", "director_interface:"),
+    (("director_router_id",), "dr1\n}", "director_router_id:"),
+    (("director_vrrp_instance_name",), "VI 1", "director_vrrp_instance_name:"),
+    (("director_vrrp_state",), "master", "director_vrrp_state:"),
+    (("director_vrrp_priority",), 256, "director_vrrp_priority:"),
+    (("director_vrrp_virtual_router_id",), 0, "director_vrrp_virtual_router_id:"),
+    (("director_vrrp_advert_int",), 0.5, "director_vrrp_advert_int:"),
+    (("director_vrrp_auth_pass",), "S3cret!", "director_vrrp_auth_pass:"),
+    (("director_vrrp_version",), 3, "director_vrrp_auth_pass: VRRP version 3"),
+    (("director_vips", 0), "192.168.100.10 ", "director_vips[0]:"),
+    (("director_vip_prefix",), 0, "director_vip_prefix:"),
+    (("director_vip_prefix",), 64, "director_vip_prefix: 64 is longer than the IPv4 VIP"),
+    (
+        ("director_services", 0, "real_servers", 0, "address"),
+        "2001:db8::21",
+        "director_services[0].real_servers[0].address: 2001:db8::21 is IPv6 but the VIP",
+    ),
+    (("director_vip_label",), "lo:0", "director_vip_label:"),
+    (("director_ipvs_manager",), "both", "director_ipvs_manager:"),
+    (("director_check_delay_loop",), 0, "director_check_delay_loop:"),
+    (("director_script_user",), "root; rm", "director_script_user:"),
+    (("director_kernel_modules", 0), "ip_vs\nip_vs_wrr", "director_kernel_modules[0]:"),
+    (("director_packages", 0), "keepalived=1:2", "director_packages[0]:"),
+    (("director_sysctl_path",), "/etc/sysctl.d/x y.conf", "director_sysctl_path:"),
+    (("director_keepalived_conf_path",), "keepalived.conf", "director_keepalived_conf_path:"),
+    (("director_sysctl_extra",), {"net.ipv4.tcp_fin_timeout": "30\nkernel.x = 1"}, "director_sysctl_extra["),
+    (("director_sysctl_extra",), {"net.ipv4 x": 1}, "director_sysctl_extra:"),
+    (("director_services", 0, "name"), "web\n}", "director_services[0].name:"),
+    (("director_services", 0, "vip"), "192.168.100.10 }", "director_services[0].vip:"),
+    (("director_services", 0, "port"), 0, "director_services[0].port:"),
+    (("director_services", 0, "check", "path"), "/x\n}", "director_services[0].check.path:"),
+    (
+        ("director_services", 0, "persistence_granularity"),
+        "255.255.255.0 }",
+        "director_services[0].persistence_granularity:",
+    ),
+    (("director_services", 0, "real_servers", 0, "address"), KeyError, "director_services[0].real_servers[0].address:"),
+    (
+        ("director_services", 0, "real_servers", 0, "address"),
+        "192.168.100.221\n",
+        "director_services[0].real_servers[0].address:",
+    ),
+    (("director_services", 0, "real_servers", 0, "port"), 81, "director_services[0].real_servers[0].port:"),
 ]
 
 
-@pytest.mark.parametrize('path,value,start', DIRECTOR_FAULTS, ids=[f"{'.'.join(map(str, p))}={v!r}"
-                                                                   for p, v, _s in DIRECTOR_FAULTS])
+@pytest.mark.parametrize(
+    "path,value,start", DIRECTOR_FAULTS, ids=[f"{'.'.join(map(str, p))}={v!r}" for p, v, _s in DIRECTOR_FAULTS]
+)
 def test_director_fault_gives_one_message_naming_the_variable(path, value, start):
     errors = roles.director_check(changed(DIRECTOR, path, value))
     assert len(errors) == 1 and errors[0].startswith(start), errors
 
 
 REALSERVER_FAULTS = [
-    (('realserver_vips', 0), '192.168.100.10\nExecStart=/bin/sh', 'realserver_vips[0]:'),
-    (('realserver_vips',), '192.168.100.10', 'realserver_vips:'),
-    (('realserver_vip_interface',), 'lo:0', 'realserver_vip_interface:'),
-    (('realserver_vip_unit',), 'lvs ha.service', 'realserver_vip_unit:'),
-    (('realserver_vip_unit',), 'lvs-ha-vip', 'realserver_vip_unit:'),
-    (('realserver_arp_interfaces', 1), 'lo\n', 'realserver_arp_interfaces[1]:'),
-    (('realserver_arp_ignore',), 4, 'realserver_arp_ignore:'),
-    (('realserver_arp_announce',), '2', 'realserver_arp_announce:'),
-    (('realserver_arp_sysctl_path',), '/etc/sysctl.d/../x.conf', 'realserver_arp_sysctl_path:'),
-    (('realserver_http_ports',), [], 'realserver_http_ports:'),
-    (('realserver_http_ports', 0), 80.5, 'realserver_http_ports[0]:'),
-    (('realserver_page_text',), 'web\n<Directory />', 'realserver_page_text:'),
-    (('realserver_page_text',), '', 'realserver_page_text:'),
-    (('realserver_health_path',), '/health.html\nInclude x', 'realserver_health_path:'),
-    (('realserver_health_path',), '/', 'realserver_health_path:'),
-    (('realserver_health_text',), '<b>OK</b>', 'realserver_health_text:'),
+    (("realserver_vips", 0), "192.168.100.10\nExecStart=/bin/sh", "realserver_vips[0]:"),
+    (("realserver_vips",), "192.168.100.10", "realserver_vips:"),
+    (("realserver_vip_interface",), "lo:0", "realserver_vip_interface:"),
+    (("realserver_vip_unit",), "lvs ha.service", "realserver_vip_unit:"),
+    (("realserver_vip_unit",), "lvs-ha-vip", "realserver_vip_unit:"),
+    (("realserver_arp_interfaces", 1), "lo\n", "realserver_arp_interfaces[1]:"),
+    (("realserver_arp_ignore",), 4, "realserver_arp_ignore:"),
+    (("realserver_arp_announce",), "2", "realserver_arp_announce:"),
+    (("realserver_arp_sysctl_path",), "/etc/sysctl.d/../x.conf", "realserver_arp_sysctl_path:"),
+    (("realserver_http_ports",), [], "realserver_http_ports:"),
+    (("realserver_http_ports", 0), 80.5, "realserver_http_ports[0]:"),
+    (("realserver_page_text",), "web\n<Directory />", "realserver_page_text:"),
+    (("realserver_page_text",), "", "realserver_page_text:"),
+    (("realserver_health_path",), "/health.html\nInclude x", "realserver_health_path:"),
+    (("realserver_health_path",), "/", "realserver_health_path:"),
+    (("realserver_health_text",), "<b>OK</b>", "realserver_health_text:"),
 ]
 
 
-@pytest.mark.parametrize('path,value,start', REALSERVER_FAULTS, ids=[f"{'.'.join(map(str, p))}={v!r}"
-                                                                     for p, v, _s in REALSERVER_FAULTS])
+@pytest.mark.parametrize(
+    "path,value,start", REALSERVER_FAULTS, ids=[f"{'.'.join(map(str, p))}={v!r}" for p, v, _s in REALSERVER_FAULTS]
+)
 def test_realserver_fault_gives_one_message_naming_the_variable(path, value, start):
     errors = roles.realserver_check(changed(REALSERVER, path, value))
     assert len(errors) == 1 and errors[0].startswith(start), errors
 
 
 def test_auth_pass_never_appears_in_a_message():
-    errors = roles.director_check(dict(DIRECTOR, director_vrrp_auth_pass='S3cret!#'))
-    assert errors and not any('S3cret' in e for e in errors)
+    errors = roles.director_check(dict(DIRECTOR, director_vrrp_auth_pass="S3cret!#"))
+    assert errors and not any("S3cret" in e for e in errors)
 
 
 def test_only_a_mapping_is_checked():
-    with pytest.raises(AnsibleFilterError, match='director_check'):
-        roles.director_check(['director_interface'])
-    assert set(roles.FilterModule().filters()) == {'director_check', 'realserver_check', 'director_table_diff',
-                                                   'realserver_vip_plan', 'director_ipvs_purge'}
+    with pytest.raises(AnsibleFilterError, match="director_check"):
+        roles.director_check(["director_interface"])
+    assert set(roles.FilterModule().filters()) == {
+        "director_check",
+        "realserver_check",
+        "director_table_diff",
+        "realserver_vip_plan",
+        "director_ipvs_purge",
+    }
 
 
 def test_table_diff_names_each_difference():
-    kernel = [{'protocol': 'tcp', 'address': '192.168.100.10', 'port': 80, 'realservers': [
-        {'address': '192.168.100.221', 'port': 80, 'weight': 2},
-        {'address': '192.168.100.223', 'port': 80, 'weight': 1}]},
-        {'protocol': 'udp', 'address': '192.168.100.10', 'port': 53, 'realservers': []},
-        {'protocol': None, 'address': None, 'port': None, 'fwmark': 1, 'realservers': []}]
+    kernel = [
+        {
+            "protocol": "tcp",
+            "address": "192.168.100.10",
+            "port": 80,
+            "realservers": [
+                {"address": "192.168.100.221", "port": 80, "weight": 2},
+                {"address": "192.168.100.223", "port": 80, "weight": 1},
+            ],
+        },
+        {"protocol": "udp", "address": "192.168.100.10", "port": 53, "realservers": []},
+        {"protocol": None, "address": None, "port": None, "fwmark": 1, "realservers": []},
+    ]
     services = [SERVICE, dict(SERVICE, port=443)]
     assert roles.director_table_diff(kernel, services) == [
-        'TCP 192.168.100.10:80 -> 192.168.100.221:80: weight 2 in the kernel, 1 in the model',
-        'TCP 192.168.100.10:80 -> 192.168.100.223:80: in the kernel but not in the model',
-        'TCP 192.168.100.10:443: missing from the kernel',
-        'UDP 192.168.100.10:53: in the kernel but not in the model',
+        "TCP 192.168.100.10:80 -> 192.168.100.221:80: weight 2 in the kernel, 1 in the model",
+        "TCP 192.168.100.10:80 -> 192.168.100.223:80: in the kernel but not in the model",
+        "TCP 192.168.100.10:443: missing from the kernel",
+        "UDP 192.168.100.10:53: in the kernel but not in the model",
     ]
-    kernel[0]['realservers'] = [{'address': '192.168.100.221', 'port': 80, 'weight': 1}]
+    kernel[0]["realservers"] = [{"address": "192.168.100.221", "port": 80, "weight": 1}]
     assert roles.director_table_diff(kernel[:1], [SERVICE]) == []
 
 
 def lo(*addresses):
     """ip -json addr show dev lo with these (address, label) pairs besides 127.0.0.1."""
-    info = [{'family': 'inet', 'local': '127.0.0.1', 'prefixlen': 8, 'label': 'lo'}]
-    info += [{'family': 'inet', 'local': a, 'prefixlen': 32, 'label': label} for a, label in addresses]
-    return [{'ifname': 'lo', 'addr_info': info + [{'family': 'inet6', 'local': '::1', 'prefixlen': 128}]}]
+    info = [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8, "label": "lo"}]
+    info += [{"family": "inet", "local": a, "prefixlen": 32, "label": label} for a, label in addresses]
+    return [{"ifname": "lo", "addr_info": info + [{"family": "inet6", "local": "::1", "prefixlen": 128}]}]
 
 
-@pytest.mark.parametrize('now,vips,present,absent', [
-    ([], ['192.168.100.10'], [('192.168.100.10', 'lo:0')], []),
-    # adding a VIP keeps the label of the one there, the new one takes the next free number
-    ([('192.168.100.10', 'lo:0')], ['192.168.100.9', '192.168.100.10'],
-     [('192.168.100.9', 'lo:1'), ('192.168.100.10', 'lo:0')], []),
-    # removing one keeps the others' labels and removes it
-    ([('192.168.100.9', 'lo:1'), ('192.168.100.10', 'lo:0')], ['192.168.100.9'], [('192.168.100.9', 'lo:1')],
-     ['192.168.100.10']),
-    # an emptied list removes every address the role owns, never others on lo
-    ([('192.168.100.10', 'lo:0'), ('10.9.9.9', 'lo:bgp'), ('10.9.9.8', 'lo')], [], [], ['192.168.100.10']),
-    # a VIP someone put on lo without a label gets one; a freed number is taken again
-    ([('192.168.100.11', 'lo'), ('192.168.100.12', 'lo:1')], ['192.168.100.11', '192.168.100.12'],
-     [('192.168.100.11', 'lo:0'), ('192.168.100.12', 'lo:1')], []),
-], ids=['first', 'add one', 'remove one', 'emptied', 'unlabelled'])
+@pytest.mark.parametrize(
+    "now,vips,present,absent",
+    [
+        ([], ["192.168.100.10"], [("192.168.100.10", "lo:0")], []),
+        # adding a VIP keeps the label of the one there, the new one takes the next free number
+        (
+            [("192.168.100.10", "lo:0")],
+            ["192.168.100.9", "192.168.100.10"],
+            [("192.168.100.9", "lo:1"), ("192.168.100.10", "lo:0")],
+            [],
+        ),
+        # removing one keeps the others' labels and removes it
+        (
+            [("192.168.100.9", "lo:1"), ("192.168.100.10", "lo:0")],
+            ["192.168.100.9"],
+            [("192.168.100.9", "lo:1")],
+            ["192.168.100.10"],
+        ),
+        # an emptied list removes every address the role owns, never others on lo
+        ([("192.168.100.10", "lo:0"), ("10.9.9.9", "lo:bgp"), ("10.9.9.8", "lo")], [], [], ["192.168.100.10"]),
+        # a VIP someone put on lo without a label gets one; a freed number is taken again
+        (
+            [("192.168.100.11", "lo"), ("192.168.100.12", "lo:1")],
+            ["192.168.100.11", "192.168.100.12"],
+            [("192.168.100.11", "lo:0"), ("192.168.100.12", "lo:1")],
+            [],
+        ),
+    ],
+    ids=["first", "add one", "remove one", "emptied", "unlabelled"],
+)
 def test_vip_plan_keeps_labels_stable(now, vips, present, absent):
-    plan = roles.realserver_vip_plan(lo(*now), vips, 'lo')
-    assert [(p['address'], p['label']) for p in plan['present']] == present
-    assert plan['absent'] == absent
+    plan = roles.realserver_vip_plan(lo(*now), vips, "lo")
+    assert [(p["address"], p["label"]) for p in plan["present"]] == present
+    assert plan["absent"] == absent
 
 
 def test_vip_plan_ipv6_has_no_label():
-    plan = roles.realserver_vip_plan(lo(), ['2001:db8::10'], 'lo')
-    assert plan == {'present': [{'address': '2001:db8::10', 'prefix': 128, 'label': None}], 'absent': []}
+    plan = roles.realserver_vip_plan(lo(), ["2001:db8::10"], "lo")
+    assert plan == {"present": [{"address": "2001:db8::10", "prefix": 128, "label": None}], "absent": []}
 
 
 KERNEL = [
-    {'protocol': 'tcp', 'address': '192.168.100.10', 'port': 80, 'realservers': [
-        {'address': '192.168.100.221', 'port': 80, 'weight': 1}, {'address': '192.168.100.223', 'port': 80}]},
-    {'protocol': 'tcp', 'address': '192.168.100.11', 'port': 443, 'realservers': []},
-    {'protocol': 'udp', 'address': '10.1.1.1', 'port': 53, 'realservers': []},
-    {'protocol': None, 'address': None, 'port': None, 'fwmark': 7, 'realservers': []},
+    {
+        "protocol": "tcp",
+        "address": "192.168.100.10",
+        "port": 80,
+        "realservers": [
+            {"address": "192.168.100.221", "port": 80, "weight": 1},
+            {"address": "192.168.100.223", "port": 80},
+        ],
+    },
+    {"protocol": "tcp", "address": "192.168.100.11", "port": 443, "realservers": []},
+    {"protocol": "udp", "address": "10.1.1.1", "port": 53, "realservers": []},
+    {"protocol": None, "address": None, "port": None, "fwmark": 7, "realservers": []},
 ]
-PREVIOUS = '# managed\n-A -t 192.168.100.10:80 -s rr\n-A -t 192.168.100.11:443 -s rr\n-A -u [2001:db8::1]:53 -s rr\n'
+PREVIOUS = "# managed\n-A -t 192.168.100.10:80 -s rr\n-A -t 192.168.100.11:443 -s rr\n-A -u [2001:db8::1]:53 -s rr\n"
 
 
-@pytest.mark.parametrize('mode,services,reals', [
-    ('managed', [('tcp', '192.168.100.11', 443)], [('192.168.100.10', '192.168.100.223')]),
-    ('all', [('tcp', '192.168.100.11', 443), ('udp', '10.1.1.1', 53)], [('192.168.100.10', '192.168.100.223')]),
-    ('none', [], []),
-])
+@pytest.mark.parametrize(
+    "mode,services,reals",
+    [
+        ("managed", [("tcp", "192.168.100.11", 443)], [("192.168.100.10", "192.168.100.223")]),
+        ("all", [("tcp", "192.168.100.11", 443), ("udp", "10.1.1.1", 53)], [("192.168.100.10", "192.168.100.223")]),
+        ("none", [], []),
+    ],
+)
 def test_ipvs_purge_removes_what_left_the_model(mode, services, reals):
     plan = roles.director_ipvs_purge(KERNEL, [SERVICE], PREVIOUS, mode)
-    assert [(s['protocol'], s['address'], s['port']) for s in plan['services']] == services
-    assert [(r['service_address'], r['address']) for r in plan['real_servers']] == reals
+    assert [(s["protocol"], s["address"], s["port"]) for s in plan["services"]] == services
+    assert [(r["service_address"], r["address"]) for r in plan["real_servers"]] == reals
 
 
 def test_ipvs_purge_without_a_previous_file_keeps_unknown_services():
-    assert roles.director_ipvs_purge(KERNEL, [SERVICE], '', 'managed')['services'] == []
-    with pytest.raises(AnsibleFilterError, match='mode'):
-        roles.director_ipvs_purge(KERNEL, [SERVICE], '', 'some')
+    assert roles.director_ipvs_purge(KERNEL, [SERVICE], "", "managed")["services"] == []
+    with pytest.raises(AnsibleFilterError, match="mode"):
+        roles.director_ipvs_purge(KERNEL, [SERVICE], "", "some")

@@ -11,22 +11,30 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.lvs.ha.plugins.filter import site
 
 HOSTVARS = {
-    'dr1': {'ansible_host': '192.168.100.201', 'lvs_vrrp_state': 'MASTER', 'lvs_vrrp_priority': 100},
-    'dr2': {'ansible_host': '192.168.100.202', 'lvs_vrrp_state': 'BACKUP', 'lvs_vrrp_priority': 90},
-    'web1': {'ansible_host': '192.168.100.221'},
-    'web2': {'ansible_host': '192.168.100.222'},
-    'client': {'ansible_host': '192.168.100.50'},
+    "dr1": {"ansible_host": "192.168.100.201", "lvs_vrrp_state": "MASTER", "lvs_vrrp_priority": 100},
+    "dr2": {"ansible_host": "192.168.100.202", "lvs_vrrp_state": "BACKUP", "lvs_vrrp_priority": 90},
+    "web1": {"ansible_host": "192.168.100.221"},
+    "web2": {"ansible_host": "192.168.100.222"},
+    "client": {"ansible_host": "192.168.100.50"},
 }
-DIRECTORS = ['dr1', 'dr2']
+DIRECTORS = ["dr1", "dr2"]
 MODEL = {
-    'lvs_subnet': '192.168.100.0/24',
-    'lvs_vrrp': {'name': 'VI_LVS', 'virtual_router_id': 51, 'advert_int': 1, 'auth_pass': 'lvs-lab1'},
-    'lvs_services': [{
-        'name': 'web', 'vip': '192.168.100.10', 'port': 80, 'protocol': 'TCP', 'scheduler': 'rr',
-        'forwarding': 'dr', 'persistence_timeout': 0, 'delay_loop': 2,
-        'check': {'type': 'http_get', 'path': '/health.html'},
-        'real_servers': [{'host': 'web1', 'weight': 1}, {'host': 'web2', 'weight': 1}],
-    }],
+    "lvs_subnet": "192.168.100.0/24",
+    "lvs_vrrp": {"name": "VI_LVS", "virtual_router_id": 51, "advert_int": 1, "auth_pass": "lvs-lab1"},
+    "lvs_services": [
+        {
+            "name": "web",
+            "vip": "192.168.100.10",
+            "port": 80,
+            "protocol": "TCP",
+            "scheduler": "rr",
+            "forwarding": "dr",
+            "persistence_timeout": 0,
+            "delay_loop": 2,
+            "check": {"type": "http_get", "path": "/health.html"},
+            "real_servers": [{"host": "web1", "weight": 1}, {"host": "web2", "weight": 1}],
+        }
+    ],
 }
 
 
@@ -47,95 +55,99 @@ def test_sound_model_has_no_errors():
 # with the values that would inject into it (newlines, braces, quotes, comment characters, '$', spaces) and
 # out-of-range numbers and wrong types.
 MODEL_FAULTS = [
-    (('lvs_subnet',), '192.168.100.0/33', ['lvs_subnet:']),
-    (('lvs_subnet',), '192.168.100.7/24', ['lvs_subnet:', 'host bits', '192.168.100.0/24']),
-    (('lvs_subnet',), 24, ['lvs_subnet:', 'not a network']),
+    (("lvs_subnet",), "192.168.100.0/33", ["lvs_subnet:"]),
+    (("lvs_subnet",), "192.168.100.7/24", ["lvs_subnet:", "host bits", "192.168.100.0/24"]),
+    (("lvs_subnet",), 24, ["lvs_subnet:", "not a network"]),
     # service name: reaches a comment line of keepalived.conf
-    (('lvs_services', 0, 'name'), 'web\n}\nvrrp_script x {', ['lvs_services[0].name:', 'not allowed', 'letters']),
-    (('lvs_services', 0, 'name'), 'web site', ['lvs_services[0].name:', 'not allowed']),
-    (('lvs_services', 0, 'name'), 'web#1', ['lvs_services[0].name:']),
-    (('lvs_services', 0, 'name'), 'web"', ['lvs_services[0].name:']),
-    (('lvs_services', 0, 'name'), 42, ['lvs_services[0].name:', 'not a string']),
-    (('lvs_services', 0, 'vip'), '10.0.0.10', ['lvs_services[0].vip:', 'outside lvs_subnet']),
-    (('lvs_services', 0, 'vip'), '192.168.100.221', ['lvs_services[0].vip:', 'web1']),
-    (('lvs_services', 0, 'vip'), 'not-an-ip', ['lvs_services[0].vip:', 'not an IP']),
-    (('lvs_services', 0, 'vip'), ' 192.168.100.10', ['lvs_services[0].vip:', 'spaces', 'write 192.168.100.10']),
-    (('lvs_services', 0, 'vip'), '192.168.100.10 }', ['lvs_services[0].vip:', 'not an IP']),
-    (('lvs_services', 0, 'vip'), '192.168.100.10/24', ['lvs_services[0].vip:', 'not an IP']),
-    (('lvs_services', 0, 'port'), 0, ['lvs_services[0].port:', 'out of range']),
-    (('lvs_services', 0, 'port'), 65536, ['lvs_services[0].port:']),
-    (('lvs_services', 0, 'port'), '80', ['lvs_services[0].port:', 'without quotes']),
-    (('lvs_services', 0, 'port'), True, ['lvs_services[0].port:']),
-    (('lvs_services', 0, 'port'), KeyError, ['lvs_services[0].port:', 'missing']),
-    (('lvs_services', 0, 'protocol'), 'ICMP', ['lvs_services[0].protocol:']),
-    (('lvs_services', 0, 'scheduler'), 'fastest', ['lvs_services[0].scheduler:']),
-    (('lvs_services', 0, 'scheduler'), 'rr\n', ['lvs_services[0].scheduler:']),
-    (('lvs_services', 0, 'forwarding'), 'magic', ['lvs_services[0].forwarding:']),
-    (('lvs_services', 0, 'persistence_timeout'), -1, ['lvs_services[0].persistence_timeout:']),
-    (('lvs_services', 0, 'persistence_timeout'), 1.5, ['lvs_services[0].persistence_timeout:']),
-    (('lvs_services', 0, 'persistence_netmask'), 33, ['lvs_services[0].persistence_netmask:', 'longer']),
-    (('lvs_services', 0, 'delay_loop'), 0, ['lvs_services[0].delay_loop:']),
-    (('lvs_services', 0, 'delay_loop'), '2; rm', ['lvs_services[0].delay_loop:']),
-    (('lvs_services', 0, 'check'), {'type': 'ping'}, ['lvs_services[0].check.type:']),
-    (('lvs_services', 0, 'check'), 'tcp', ['lvs_services[0].check:', 'not a mapping']),
-    (('lvs_services', 0, 'check', 'path'), '/health.html\n}', ['lvs_services[0].check.path:', 'URL path']),
-    (('lvs_services', 0, 'check', 'path'), '/health page', ['lvs_services[0].check.path:']),
-    (('lvs_services', 0, 'check', 'path'), '/../etc/shadow', ['lvs_services[0].check.path:']),
-    (('lvs_services', 0, 'check', 'path'), 'health.html', ['lvs_services[0].check.path:']),
-    (('lvs_services', 0, 'check', 'status_code'), 99, ['lvs_services[0].check.status_code:']),
-    (('lvs_services', 0, 'check', 'status_code'), '200 }', ['lvs_services[0].check.status_code:']),
-    (('lvs_services', 0, 'check', 'connect_timeout'), 0, ['lvs_services[0].check.connect_timeout:']),
-    (('lvs_services', 0, 'check', 'retry'), -1, ['lvs_services[0].check.retry:']),
-    (('lvs_services', 0, 'check', 'delay_before_retry'), 'x', ['lvs_services[0].check.delay_before_retry:']),
-    (('lvs_services', 0, 'check', 'port'), 65536, ['lvs_services[0].check.port:']),
-    (('lvs_services', 0, 'check', 'interval'), 3, ['lvs_services[0].check.interval:', 'unknown key']),
-    (('lvs_services', 0, 'check'), {'type': 'misc'}, ['lvs_services[0].check.script:', 'missing']),
-    (('lvs_services', 0, 'check'), {'type': 'misc', 'script': '/bin/check $(id)'}, ['lvs_services[0].check.script:']),
-    (('lvs_services', 0, 'quorum'), 0, ['lvs_services[0].quorum:']),
-    (('lvs_services', 0, 'sorry_server'), 'nowhere', ['lvs_services[0].sorry_server:']),
-    (('lvs_services', 0, 'sorry_server'), '192.168.100.99 80', ['lvs_services[0].sorry_server:']),
-    (('lvs_services', 0, 'sorry_server_port'), 0, ['lvs_services[0].sorry_server_port:']),
-    (('lvs_services', 0, 'weight'), 1, ['lvs_services[0].weight:', 'unknown key']),
-    (('lvs_services', 0, 'real_servers'), [], ['lvs_services[0].real_servers:']),
-    (('lvs_services', 0, 'real_servers', 1, 'host'), 'web9', ['lvs_services[0].real_servers[1].host:', 'web9',
-                                                              'not in the inventory']),
-    (('lvs_services', 0, 'real_servers', 1, 'host'), 'web1', ['real_servers[1].host:', 'twice']),
-    (('lvs_services', 0, 'real_servers', 1, 'host'), 'web2\n', ['real_servers[1].host:', 'not allowed']),
-    (('lvs_services', 0, 'real_servers', 0, 'host'), KeyError, ['real_servers[0].host:', 'missing']),
-    (('lvs_services', 0, 'real_servers', 0, 'weight'), 65536, ['real_servers[0].weight:']),
-    (('lvs_services', 0, 'real_servers', 0, 'weight'), -1, ['real_servers[0].weight:']),
-    (('lvs_services', 0, 'real_servers', 0, 'weight'), '1 }', ['real_servers[0].weight:']),
-    (('lvs_services', 0, 'real_servers', 0, 'port'), 70000, ['real_servers[0].port:']),
-    (('lvs_services', 0, 'real_servers', 0, 'port'), 8080, ['real_servers[0].port:', 'direct routing']),
-    (('lvs_services', 0, 'real_servers', 0, 'address'), '10.0.0.1', ['real_servers[0].address:', 'unknown key']),
-    (('lvs_services',), [], ['lvs_services:']),
-    (('lvs_vrrp', 'name'), 'VI_1 {', ['lvs_vrrp.name:']),
-    (('lvs_vrrp', 'name'), 'VI_1\n}', ['lvs_vrrp.name:']),
-    (('lvs_vrrp', 'virtual_router_id'), 0, ['lvs_vrrp.virtual_router_id:']),
-    (('lvs_vrrp', 'virtual_router_id'), 256, ['lvs_vrrp.virtual_router_id:']),
-    (('lvs_vrrp', 'virtual_router_id'), '51', ['lvs_vrrp.virtual_router_id:']),
-    (('lvs_vrrp', 'advert_int'), 0, ['lvs_vrrp.advert_int:']),
-    (('lvs_vrrp', 'advert_int'), 0.5, ['lvs_vrrp.advert_int:', 'whole number', 'version 3']),
-    (('lvs_vrrp', 'advert_int'), '1\n}', ['lvs_vrrp.advert_int:']),
-    (('lvs_vrrp', 'auth_pass'), 'much-too-long', ['lvs_vrrp.auth_pass:', 'not shown']),
-    (('lvs_vrrp', 'auth_pass'), 'S3cret!', ['lvs_vrrp.auth_pass:', 'not shown']),
-    (('lvs_vrrp', 'auth_pass'), 'pw#1', ['lvs_vrrp.auth_pass:']),
-    (('lvs_vrrp', 'auth_pass'), 'pw 1', ['lvs_vrrp.auth_pass:']),
-    (('lvs_vrrp', 'auth_pass'), 'pw$HOME', ['lvs_vrrp.auth_pass:']),
-    (('lvs_vrrp', 'auth_pass'), 'pw"x', ['lvs_vrrp.auth_pass:']),
-    (('lvs_vrrp', 'auth_pass'), 12345678, ['lvs_vrrp.auth_pass:']),
-    (('lvs_vrrp', 'version'), 4, ['lvs_vrrp.version:']),
-    (('lvs_vrrp', 'vip_label'), 'eth0:0', ['lvs_vrrp.vip_label:', 'ens33:']),
-    (('lvs_vrrp', 'vip_label'), 'ens33:0 }', ['lvs_vrrp.vip_label:']),
-    (('lvs_vrrp', 'vip_label'), 'ens33:lvs-vip-label', ['lvs_vrrp.vip_label:', '15 characters']),
-    (('lvs_vrrp', 'preempt'), True, ['lvs_vrrp.preempt:', 'unknown key']),
-    (('lvs_health_path',), '/health.html\nInclude /etc/shadow', ['lvs_health_path:']),
-    (('lvs_health_path',), '/checks/', ['lvs_health_path:']),
+    (("lvs_services", 0, "name"), "web\n}\nvrrp_script x {", ["lvs_services[0].name:", "not allowed", "letters"]),
+    (("lvs_services", 0, "name"), "web site", ["lvs_services[0].name:", "not allowed"]),
+    (("lvs_services", 0, "name"), "web#1", ["lvs_services[0].name:"]),
+    (("lvs_services", 0, "name"), 'web"', ["lvs_services[0].name:"]),
+    (("lvs_services", 0, "name"), 42, ["lvs_services[0].name:", "not a string"]),
+    (("lvs_services", 0, "vip"), "10.0.0.10", ["lvs_services[0].vip:", "outside lvs_subnet"]),
+    (("lvs_services", 0, "vip"), "192.168.100.221", ["lvs_services[0].vip:", "web1"]),
+    (("lvs_services", 0, "vip"), "not-an-ip", ["lvs_services[0].vip:", "not an IP"]),
+    (("lvs_services", 0, "vip"), " 192.168.100.10", ["lvs_services[0].vip:", "spaces", "write 192.168.100.10"]),
+    (("lvs_services", 0, "vip"), "192.168.100.10 }", ["lvs_services[0].vip:", "not an IP"]),
+    (("lvs_services", 0, "vip"), "192.168.100.10/24", ["lvs_services[0].vip:", "not an IP"]),
+    (("lvs_services", 0, "port"), 0, ["lvs_services[0].port:", "out of range"]),
+    (("lvs_services", 0, "port"), 65536, ["lvs_services[0].port:"]),
+    (("lvs_services", 0, "port"), "80", ["lvs_services[0].port:", "without quotes"]),
+    (("lvs_services", 0, "port"), True, ["lvs_services[0].port:"]),
+    (("lvs_services", 0, "port"), KeyError, ["lvs_services[0].port:", "missing"]),
+    (("lvs_services", 0, "protocol"), "ICMP", ["lvs_services[0].protocol:"]),
+    (("lvs_services", 0, "scheduler"), "fastest", ["lvs_services[0].scheduler:"]),
+    (("lvs_services", 0, "scheduler"), "rr\n", ["lvs_services[0].scheduler:"]),
+    (("lvs_services", 0, "forwarding"), "magic", ["lvs_services[0].forwarding:"]),
+    (("lvs_services", 0, "persistence_timeout"), -1, ["lvs_services[0].persistence_timeout:"]),
+    (("lvs_services", 0, "persistence_timeout"), 1.5, ["lvs_services[0].persistence_timeout:"]),
+    (("lvs_services", 0, "persistence_netmask"), 33, ["lvs_services[0].persistence_netmask:", "longer"]),
+    (("lvs_services", 0, "delay_loop"), 0, ["lvs_services[0].delay_loop:"]),
+    (("lvs_services", 0, "delay_loop"), "2; rm", ["lvs_services[0].delay_loop:"]),
+    (("lvs_services", 0, "check"), {"type": "ping"}, ["lvs_services[0].check.type:"]),
+    (("lvs_services", 0, "check"), "tcp", ["lvs_services[0].check:", "not a mapping"]),
+    (("lvs_services", 0, "check", "path"), "/health.html\n}", ["lvs_services[0].check.path:", "URL path"]),
+    (("lvs_services", 0, "check", "path"), "/health page", ["lvs_services[0].check.path:"]),
+    (("lvs_services", 0, "check", "path"), "/../etc/shadow", ["lvs_services[0].check.path:"]),
+    (("lvs_services", 0, "check", "path"), "health.html", ["lvs_services[0].check.path:"]),
+    (("lvs_services", 0, "check", "status_code"), 99, ["lvs_services[0].check.status_code:"]),
+    (("lvs_services", 0, "check", "status_code"), "200 }", ["lvs_services[0].check.status_code:"]),
+    (("lvs_services", 0, "check", "connect_timeout"), 0, ["lvs_services[0].check.connect_timeout:"]),
+    (("lvs_services", 0, "check", "retry"), -1, ["lvs_services[0].check.retry:"]),
+    (("lvs_services", 0, "check", "delay_before_retry"), "x", ["lvs_services[0].check.delay_before_retry:"]),
+    (("lvs_services", 0, "check", "port"), 65536, ["lvs_services[0].check.port:"]),
+    (("lvs_services", 0, "check", "interval"), 3, ["lvs_services[0].check.interval:", "unknown key"]),
+    (("lvs_services", 0, "check"), {"type": "misc"}, ["lvs_services[0].check.script:", "missing"]),
+    (("lvs_services", 0, "check"), {"type": "misc", "script": "/bin/check $(id)"}, ["lvs_services[0].check.script:"]),
+    (("lvs_services", 0, "quorum"), 0, ["lvs_services[0].quorum:"]),
+    (("lvs_services", 0, "sorry_server"), "nowhere", ["lvs_services[0].sorry_server:"]),
+    (("lvs_services", 0, "sorry_server"), "192.168.100.99 80", ["lvs_services[0].sorry_server:"]),
+    (("lvs_services", 0, "sorry_server_port"), 0, ["lvs_services[0].sorry_server_port:"]),
+    (("lvs_services", 0, "weight"), 1, ["lvs_services[0].weight:", "unknown key"]),
+    (("lvs_services", 0, "real_servers"), [], ["lvs_services[0].real_servers:"]),
+    (
+        ("lvs_services", 0, "real_servers", 1, "host"),
+        "web9",
+        ["lvs_services[0].real_servers[1].host:", "web9", "not in the inventory"],
+    ),
+    (("lvs_services", 0, "real_servers", 1, "host"), "web1", ["real_servers[1].host:", "twice"]),
+    (("lvs_services", 0, "real_servers", 1, "host"), "web2\n", ["real_servers[1].host:", "not allowed"]),
+    (("lvs_services", 0, "real_servers", 0, "host"), KeyError, ["real_servers[0].host:", "missing"]),
+    (("lvs_services", 0, "real_servers", 0, "weight"), 65536, ["real_servers[0].weight:"]),
+    (("lvs_services", 0, "real_servers", 0, "weight"), -1, ["real_servers[0].weight:"]),
+    (("lvs_services", 0, "real_servers", 0, "weight"), "1 }", ["real_servers[0].weight:"]),
+    (("lvs_services", 0, "real_servers", 0, "port"), 70000, ["real_servers[0].port:"]),
+    (("lvs_services", 0, "real_servers", 0, "port"), 8080, ["real_servers[0].port:", "direct routing"]),
+    (("lvs_services", 0, "real_servers", 0, "address"), "10.0.0.1", ["real_servers[0].address:", "unknown key"]),
+    (("lvs_services",), [], ["lvs_services:"]),
+    (("lvs_vrrp", "name"), "VI_1 {", ["lvs_vrrp.name:"]),
+    (("lvs_vrrp", "name"), "VI_1\n}", ["lvs_vrrp.name:"]),
+    (("lvs_vrrp", "virtual_router_id"), 0, ["lvs_vrrp.virtual_router_id:"]),
+    (("lvs_vrrp", "virtual_router_id"), 256, ["lvs_vrrp.virtual_router_id:"]),
+    (("lvs_vrrp", "virtual_router_id"), "51", ["lvs_vrrp.virtual_router_id:"]),
+    (("lvs_vrrp", "advert_int"), 0, ["lvs_vrrp.advert_int:"]),
+    (("lvs_vrrp", "advert_int"), 0.5, ["lvs_vrrp.advert_int:", "whole number", "version 3"]),
+    (("lvs_vrrp", "advert_int"), "1\n}", ["lvs_vrrp.advert_int:"]),
+    (("lvs_vrrp", "auth_pass"), "much-too-long", ["lvs_vrrp.auth_pass:", "not shown"]),
+    (("lvs_vrrp", "auth_pass"), "S3cret!", ["lvs_vrrp.auth_pass:", "not shown"]),
+    (("lvs_vrrp", "auth_pass"), "pw#1", ["lvs_vrrp.auth_pass:"]),
+    (("lvs_vrrp", "auth_pass"), "pw 1", ["lvs_vrrp.auth_pass:"]),
+    (("lvs_vrrp", "auth_pass"), "pw$HOME", ["lvs_vrrp.auth_pass:"]),
+    (("lvs_vrrp", "auth_pass"), 'pw"x', ["lvs_vrrp.auth_pass:"]),
+    (("lvs_vrrp", "auth_pass"), 12345678, ["lvs_vrrp.auth_pass:"]),
+    (("lvs_vrrp", "version"), 4, ["lvs_vrrp.version:"]),
+    (("lvs_vrrp", "vip_label"), "eth0:0", ["lvs_vrrp.vip_label:", "ens33:"]),
+    (("lvs_vrrp", "vip_label"), "ens33:0 }", ["lvs_vrrp.vip_label:"]),
+    (("lvs_vrrp", "vip_label"), "ens33:lvs-vip-label", ["lvs_vrrp.vip_label:", "15 characters"]),
+    (("lvs_vrrp", "preempt"), True, ["lvs_vrrp.preempt:", "unknown key"]),
+    (("lvs_health_path",), "/health.html\nInclude /etc/shadow", ["lvs_health_path:"]),
+    (("lvs_health_path",), "/checks/", ["lvs_health_path:"]),
 ]
 
 
-@pytest.mark.parametrize('path,value,words', MODEL_FAULTS, ids=[f"{'.'.join(map(str, p))}={v!r}"
-                                                                for p, v, _w in MODEL_FAULTS])
+@pytest.mark.parametrize(
+    "path,value,words", MODEL_FAULTS, ids=[f"{'.'.join(map(str, p))}={v!r}" for p, v, _w in MODEL_FAULTS]
+)
 def test_each_fault_gives_one_message_naming_the_variable(path, value, words):
     errors = check(with_change(path, value))
     assert len(errors) == 1, errors
@@ -144,146 +156,211 @@ def test_each_fault_gives_one_message_naming_the_variable(path, value, words):
 
 
 def test_auth_pass_is_never_echoed():
-    errors = check(with_change(('lvs_vrrp', 'auth_pass'), 'secret-too-long'))
-    assert errors and not any('secret-too-long' in e for e in errors)
+    errors = check(with_change(("lvs_vrrp", "auth_pass"), "secret-too-long"))
+    assert errors and not any("secret-too-long" in e for e in errors)
 
 
 def test_auth_pass_with_vrrp_version_3_is_refused_without_echo():
-    model = with_change(('lvs_vrrp', 'version'), 3)
-    model['lvs_vrrp']['advert_int'] = 0.1
+    model = with_change(("lvs_vrrp", "version"), 3)
+    model["lvs_vrrp"]["advert_int"] = 0.1
     errors = check(model)
-    assert len(errors) == 1 and errors[0].startswith('lvs_vrrp.auth_pass: VRRP version 3')
-    assert 'RFC 5798' in errors[0] and 'lvs-lab1' not in errors[0]
-    del model['lvs_vrrp']['auth_pass']
+    assert len(errors) == 1 and errors[0].startswith("lvs_vrrp.auth_pass: VRRP version 3")
+    assert "RFC 5798" in errors[0] and "lvs-lab1" not in errors[0]
+    del model["lvs_vrrp"]["auth_pass"]
     assert check(model) == []
 
 
 def test_vrrp_version_3_allows_centisecond_adverts_only():
-    model = with_change(('lvs_vrrp', 'version'), 3)
-    del model['lvs_vrrp']['auth_pass']
+    model = with_change(("lvs_vrrp", "version"), 3)
+    del model["lvs_vrrp"]["auth_pass"]
     for good in (0.01, 0.1, 1, 40.95):
-        model['lvs_vrrp']['advert_int'] = good
+        model["lvs_vrrp"]["advert_int"] = good
         assert check(model) == [], good
-    for bad in (0.005, 41, 0.123, '0.1'):
-        model['lvs_vrrp']['advert_int'] = bad
+    for bad in (0.005, 41, 0.123, "0.1"):
+        model["lvs_vrrp"]["advert_int"] = bad
         errors = check(model)
-        assert len(errors) == 1 and errors[0].startswith('lvs_vrrp.advert_int:'), (bad, errors)
+        assert len(errors) == 1 and errors[0].startswith("lvs_vrrp.advert_int:"), (bad, errors)
 
 
 def test_nat_may_change_the_port():
-    model = with_change(('lvs_services', 0, 'forwarding'), 'nat')
-    model['lvs_services'][0]['real_servers'][0]['port'] = 8080
+    model = with_change(("lvs_services", 0, "forwarding"), "nat")
+    model["lvs_services"][0]["real_servers"][0]["port"] = 8080
     assert check(model) == []
 
 
 def test_page_text_and_interfaces_of_hosts_are_checked():
-    hostvars = dict(HOSTVARS, web1=dict(HOSTVARS['web1'], lvs_page_text='<script>x</script>'),
-                    web2=dict(HOSTVARS['web2'], lvs_page_text='ok\nInclude x', lvs_realserver_interface='eth 0'),
-                    dr2=dict(HOSTVARS['dr2'], lvs_director_interface='ens33\n'))
+    hostvars = dict(
+        HOSTVARS,
+        web1=dict(HOSTVARS["web1"], lvs_page_text="<script>x</script>"),
+        web2=dict(HOSTVARS["web2"], lvs_page_text="ok\nInclude x", lvs_realserver_interface="eth 0"),
+        dr2=dict(HOSTVARS["dr2"], lvs_director_interface="ens33\n"),
+    )
     errors = check(hostvars=hostvars)
-    assert [e.split(':')[0] + ':' + e.split(':')[1] for e in errors] == [
-        'web1: lvs_page_text', 'web2: lvs_page_text', 'web2: lvs_realserver_interface', 'dr2: lvs_director_interface']
+    assert [e.split(":")[0] + ":" + e.split(":")[1] for e in errors] == [
+        "web1: lvs_page_text",
+        "web2: lvs_page_text",
+        "web2: lvs_realserver_interface",
+        "dr2: lvs_director_interface",
+    ]
 
 
 def test_one_vip_label_is_checked_against_each_interface():
-    hostvars = dict(HOSTVARS, dr2=dict(HOSTVARS['dr2'], lvs_director_interface='eth1'))
-    errors = check(with_change(('lvs_vrrp', 'vip_label'), 'ens33:0'), hostvars=hostvars)
+    hostvars = dict(HOSTVARS, dr2=dict(HOSTVARS["dr2"], lvs_director_interface="eth1"))
+    errors = check(with_change(("lvs_vrrp", "vip_label"), "ens33:0"), hostvars=hostvars)
     assert len(errors) == 1 and errors[0].startswith("lvs_vrrp.vip_label: 'ens33:0' is not allowed; write eth1:")
-    assert 'dr2 use eth1' in errors[0]
+    assert "dr2 use eth1" in errors[0]
     assert check(hostvars=hostvars) == []
 
 
 # ---- the address of a host on lvs_subnet (lvs_address, ansible_host, facts) ------------------------------
 
-NET_FACTS = {'all_ipv4_addresses': ['10.0.0.21', '192.168.100.221'], 'all_ipv6_addresses': []}
+NET_FACTS = {"all_ipv4_addresses": ["10.0.0.21", "192.168.100.221"], "all_ipv6_addresses": []}
 
 
-@pytest.mark.parametrize('hv,address', [
-    ({'lvs_address': '192.168.100.77', 'ansible_host': 'web1.mgmt.example.com'}, '192.168.100.77'),
-    ({'lvs_address': '192.168.100.77', 'ansible_host': '192.168.100.221'}, '192.168.100.77'),
-    ({'ansible_host': '192.168.100.221'}, '192.168.100.221'),
-    ({'ansible_host': 'web1.mgmt.example.com', 'ansible_facts': NET_FACTS}, '192.168.100.221'),
-    ({'ansible_host': '10.0.0.21', 'ansible_facts': NET_FACTS}, '192.168.100.221'),
-    # a director holding the VIP, or a real server with the VIP on lo: the VIP is not its address
-    ({'ansible_host': '10.0.0.21', 'ansible_facts': {'all_ipv4_addresses': ['192.168.100.10', '192.168.100.201']}},
-     '192.168.100.201'),
-], ids=['lvs_address over a name', 'lvs_address over ansible_host', 'ansible_host on the subnet',
-        'facts for a name', 'facts for an address elsewhere', 'facts without the VIP'])
+@pytest.mark.parametrize(
+    "hv,address",
+    [
+        ({"lvs_address": "192.168.100.77", "ansible_host": "web1.mgmt.example.com"}, "192.168.100.77"),
+        ({"lvs_address": "192.168.100.77", "ansible_host": "192.168.100.221"}, "192.168.100.77"),
+        ({"ansible_host": "192.168.100.221"}, "192.168.100.221"),
+        ({"ansible_host": "web1.mgmt.example.com", "ansible_facts": NET_FACTS}, "192.168.100.221"),
+        ({"ansible_host": "10.0.0.21", "ansible_facts": NET_FACTS}, "192.168.100.221"),
+        # a director holding the VIP, or a real server with the VIP on lo: the VIP is not its address
+        (
+            {
+                "ansible_host": "10.0.0.21",
+                "ansible_facts": {"all_ipv4_addresses": ["192.168.100.10", "192.168.100.201"]},
+            },
+            "192.168.100.201",
+        ),
+    ],
+    ids=[
+        "lvs_address over a name",
+        "lvs_address over ansible_host",
+        "ansible_host on the subnet",
+        "facts for a name",
+        "facts for an address elsewhere",
+        "facts without the VIP",
+    ],
+)
 def test_site_address_sources(hv, address):
-    hostvars = {'web1': dict(hv, lvs_subnet='192.168.100.0/24', lvs_services=MODEL['lvs_services'])}
-    assert site.site_address(hostvars, 'web1') == address
+    hostvars = {"web1": dict(hv, lvs_subnet="192.168.100.0/24", lvs_services=MODEL["lvs_services"])}
+    assert site.site_address(hostvars, "web1") == address
 
 
-@pytest.mark.parametrize('hv,words', [
-    ({'ansible_host': 'web1.mgmt.example.com'}, ['web1: no address on lvs_subnet', 'no facts were gathered',
-                                                 'set lvs_address in host_vars/web1']),
-    ({'ansible_host': '10.0.0.21', 'ansible_facts': {'all_ipv4_addresses': ['10.0.0.21']}},
-     ['web1: no address on lvs_subnet', 'none of its addresses (10.0.0.21)', 'set lvs_address']),
-    ({'ansible_host': '10.0.0.21', 'ansible_facts': {'all_ipv4_addresses': ['192.168.100.221', '192.168.100.223']}},
-     ['web1: has several addresses on lvs_subnet', '192.168.100.221, 192.168.100.223', 'set lvs_address']),
-    ({'lvs_address': '10.0.0.21'}, ['web1: lvs_address 10.0.0.21 is outside lvs_subnet']),
-    ({'lvs_address': 'web1.example.com'}, ['web1: lvs_address', 'not an IP address']),
-    ({'lvs_address': ' 192.168.100.221'}, ['web1: lvs_address', 'not an IP address']),
-], ids=['name without facts', 'no address on the subnet', 'two addresses', 'lvs_address elsewhere',
-        'lvs_address a name', 'lvs_address with a space'])
+@pytest.mark.parametrize(
+    "hv,words",
+    [
+        (
+            {"ansible_host": "web1.mgmt.example.com"},
+            ["web1: no address on lvs_subnet", "no facts were gathered", "set lvs_address in host_vars/web1"],
+        ),
+        (
+            {"ansible_host": "10.0.0.21", "ansible_facts": {"all_ipv4_addresses": ["10.0.0.21"]}},
+            ["web1: no address on lvs_subnet", "none of its addresses (10.0.0.21)", "set lvs_address"],
+        ),
+        (
+            {
+                "ansible_host": "10.0.0.21",
+                "ansible_facts": {"all_ipv4_addresses": ["192.168.100.221", "192.168.100.223"]},
+            },
+            ["web1: has several addresses on lvs_subnet", "192.168.100.221, 192.168.100.223", "set lvs_address"],
+        ),
+        ({"lvs_address": "10.0.0.21"}, ["web1: lvs_address 10.0.0.21 is outside lvs_subnet"]),
+        ({"lvs_address": "web1.example.com"}, ["web1: lvs_address", "not an IP address"]),
+        ({"lvs_address": " 192.168.100.221"}, ["web1: lvs_address", "not an IP address"]),
+    ],
+    ids=[
+        "name without facts",
+        "no address on the subnet",
+        "two addresses",
+        "lvs_address elsewhere",
+        "lvs_address a name",
+        "lvs_address with a space",
+    ],
+)
 def test_site_address_errors_name_the_host_and_the_variable(hv, words):
     hostvars = dict(HOSTVARS, web1=hv)
     errors = check(hostvars=hostvars)
-    assert errors[0].startswith('web1: ') and len(errors) == 2, errors
+    assert errors[0].startswith("web1: ") and len(errors) == 2, errors
     for word in words:
         assert word in errors[0]
-    assert errors[1].startswith('lvs_services[0].real_servers[0].host: web1 has no address on lvs_subnet')
-    assert site.site_address(hostvars, 'web1', '192.168.100.0/24') is None
-    with pytest.raises(AnsibleFilterError, match='web1: '):
-        site.site_services(MODEL['lvs_services'], hostvars, '192.168.100.0/24')
+    assert errors[1].startswith("lvs_services[0].real_servers[0].host: web1 has no address on lvs_subnet")
+    assert site.site_address(hostvars, "web1", "192.168.100.0/24") is None
+    with pytest.raises(AnsibleFilterError, match="web1: "):
+        site.site_services(MODEL["lvs_services"], hostvars, "192.168.100.0/24")
 
 
 def test_director_outside_subnet():
-    hostvars = dict(HOSTVARS, dr2=dict(HOSTVARS['dr2'], ansible_host='10.0.0.2'))
+    hostvars = dict(HOSTVARS, dr2=dict(HOSTVARS["dr2"], ansible_host="10.0.0.2"))
     errors = check(hostvars=hostvars)
-    assert len(errors) == 1 and errors[0].startswith('dr2: no address on lvs_subnet 192.168.100.0/24')
+    assert len(errors) == 1 and errors[0].startswith("dr2: no address on lvs_subnet 192.168.100.0/24")
 
 
 def test_site_services_takes_addresses_from_lvs_address_and_facts():
-    hostvars = dict(HOSTVARS, web1={'ansible_host': 'web1.mgmt', 'lvs_address': '192.168.100.121'},
-                    web2={'ansible_host': '10.0.0.22', 'ansible_facts': {'all_ipv4_addresses': ['192.168.100.122']}})
+    hostvars = dict(
+        HOSTVARS,
+        web1={"ansible_host": "web1.mgmt", "lvs_address": "192.168.100.121"},
+        web2={"ansible_host": "10.0.0.22", "ansible_facts": {"all_ipv4_addresses": ["192.168.100.122"]}},
+    )
     assert check(hostvars=hostvars) == []
-    reals = site.site_services(MODEL['lvs_services'], hostvars, '192.168.100.0/24')[0]['real_servers']
-    assert [r['address'] for r in reals] == ['192.168.100.121', '192.168.100.122']
+    reals = site.site_services(MODEL["lvs_services"], hostvars, "192.168.100.0/24")[0]["real_servers"]
+    assert [r["address"] for r in reals] == ["192.168.100.121", "192.168.100.122"]
 
 
 def test_duplicate_service_key():
     model = copy.deepcopy(MODEL)
-    model['lvs_services'].append(copy.deepcopy(model['lvs_services'][0]))
+    model["lvs_services"].append(copy.deepcopy(model["lvs_services"][0]))
     errors = check(model)
-    assert len(errors) == 1 and errors[0].startswith('lvs_services[1]: same protocol, vip and port')
+    assert len(errors) == 1 and errors[0].startswith("lvs_services[1]: same protocol, vip and port")
 
 
 # (dr1 vars, dr2 vars, words of the single message; None: sound)
 VRRP_CASES = [
-    ({'lvs_vrrp_state': 'MASTER', 'lvs_vrrp_priority': 100}, {'lvs_vrrp_state': 'BACKUP', 'lvs_vrrp_priority': 100},
-     ['dr1: lvs_vrrp_priority 100', 'not the highest']),
-    ({'lvs_vrrp_state': 'MASTER', 'lvs_vrrp_priority': 90}, {'lvs_vrrp_state': 'BACKUP', 'lvs_vrrp_priority': 100},
-     ['dr1:', 'above every BACKUP']),
-    ({'lvs_vrrp_state': 'BACKUP', 'lvs_vrrp_priority': 100}, {'lvs_vrrp_state': 'BACKUP', 'lvs_vrrp_priority': 100},
-     ['0 MASTER and equal priorities']),
-    ({'lvs_vrrp_state': 'MASTER', 'lvs_vrrp_priority': 100}, {'lvs_vrrp_state': 'MASTER', 'lvs_vrrp_priority': 100},
-     ['2 MASTER and equal priorities']),
-    ({'lvs_vrrp_state': 'BACKUP', 'lvs_vrrp_priority': 100}, {'lvs_vrrp_state': 'BACKUP', 'lvs_vrrp_priority': 90},
-     None),
-    ({'lvs_vrrp_state': 'MASTER', 'lvs_vrrp_priority': 256}, {'lvs_vrrp_state': 'BACKUP', 'lvs_vrrp_priority': 90},
-     ['dr1: lvs_vrrp_priority 256 is not in 1..255', 'host_vars/dr1']),
-    ({'lvs_vrrp_state': 'master', 'lvs_vrrp_priority': 100}, {'lvs_vrrp_state': 'BACKUP', 'lvs_vrrp_priority': 90},
-     ['dr1: lvs_vrrp_state', 'MASTER or BACKUP']),
-    ({'lvs_vrrp_priority': 100}, {'lvs_vrrp_state': 'BACKUP', 'lvs_vrrp_priority': 90},
-     ['dr1: lvs_vrrp_state None']),
+    (
+        {"lvs_vrrp_state": "MASTER", "lvs_vrrp_priority": 100},
+        {"lvs_vrrp_state": "BACKUP", "lvs_vrrp_priority": 100},
+        ["dr1: lvs_vrrp_priority 100", "not the highest"],
+    ),
+    (
+        {"lvs_vrrp_state": "MASTER", "lvs_vrrp_priority": 90},
+        {"lvs_vrrp_state": "BACKUP", "lvs_vrrp_priority": 100},
+        ["dr1:", "above every BACKUP"],
+    ),
+    (
+        {"lvs_vrrp_state": "BACKUP", "lvs_vrrp_priority": 100},
+        {"lvs_vrrp_state": "BACKUP", "lvs_vrrp_priority": 100},
+        ["0 MASTER and equal priorities"],
+    ),
+    (
+        {"lvs_vrrp_state": "MASTER", "lvs_vrrp_priority": 100},
+        {"lvs_vrrp_state": "MASTER", "lvs_vrrp_priority": 100},
+        ["2 MASTER and equal priorities"],
+    ),
+    (
+        {"lvs_vrrp_state": "BACKUP", "lvs_vrrp_priority": 100},
+        {"lvs_vrrp_state": "BACKUP", "lvs_vrrp_priority": 90},
+        None,
+    ),
+    (
+        {"lvs_vrrp_state": "MASTER", "lvs_vrrp_priority": 256},
+        {"lvs_vrrp_state": "BACKUP", "lvs_vrrp_priority": 90},
+        ["dr1: lvs_vrrp_priority 256 is not in 1..255", "host_vars/dr1"],
+    ),
+    (
+        {"lvs_vrrp_state": "master", "lvs_vrrp_priority": 100},
+        {"lvs_vrrp_state": "BACKUP", "lvs_vrrp_priority": 90},
+        ["dr1: lvs_vrrp_state", "MASTER or BACKUP"],
+    ),
+    ({"lvs_vrrp_priority": 100}, {"lvs_vrrp_state": "BACKUP", "lvs_vrrp_priority": 90}, ["dr1: lvs_vrrp_state None"]),
 ]
 
 
-@pytest.mark.parametrize('dr1,dr2,words', VRRP_CASES)
+@pytest.mark.parametrize("dr1,dr2,words", VRRP_CASES)
 def test_vrrp_roles(dr1, dr2, words):
-    hostvars = dict(HOSTVARS, dr1=dict(dr1, ansible_host='192.168.100.201'),
-                    dr2=dict(dr2, ansible_host='192.168.100.202'))
+    hostvars = dict(
+        HOSTVARS, dr1=dict(dr1, ansible_host="192.168.100.201"), dr2=dict(dr2, ansible_host="192.168.100.202")
+    )
     errors = check(hostvars=hostvars)
     if words is None:
         assert errors == []
@@ -294,69 +371,99 @@ def test_vrrp_roles(dr1, dr2, words):
 
 
 def test_no_directors():
-    assert check(directors=[]) == ['directors: no director hosts were given to the site check']
+    assert check(directors=[]) == ["directors: no director hosts were given to the site check"]
 
 
 def test_site_services_resolves_addresses_from_the_inventory():
-    services = site.site_services(MODEL['lvs_services'], HOSTVARS)
-    assert services == [{
-        'name': 'web', 'vip': '192.168.100.10', 'port': 80, 'protocol': 'TCP', 'scheduler': 'rr', 'forwarding': 'dr',
-        'persistence_timeout': 0, 'delay_loop': 2, 'check': {'type': 'http_get', 'path': '/health.html'},
-        'real_servers': [
-            {'host': 'web1', 'address': '192.168.100.221', 'port': 80, 'weight': 1},
-            {'host': 'web2', 'address': '192.168.100.222', 'port': 80, 'weight': 1},
-        ],
-    }]
+    services = site.site_services(MODEL["lvs_services"], HOSTVARS)
+    assert services == [
+        {
+            "name": "web",
+            "vip": "192.168.100.10",
+            "port": 80,
+            "protocol": "TCP",
+            "scheduler": "rr",
+            "forwarding": "dr",
+            "persistence_timeout": 0,
+            "delay_loop": 2,
+            "check": {"type": "http_get", "path": "/health.html"},
+            "real_servers": [
+                {"host": "web1", "address": "192.168.100.221", "port": 80, "weight": 1},
+                {"host": "web2", "address": "192.168.100.222", "port": 80, "weight": 1},
+            ],
+        }
+    ]
 
 
 def test_site_services_defaults_and_optional_keys():
-    services = site.site_services([{'vip': '192.168.100.11', 'port': 8080, 'protocol': 'tcp', 'quorum': 1,
-                                    'persistence_timeout': 300, 'persistence_netmask': 24,
-                                    'real_servers': [{'host': 'web1', 'weight': 3, 'port': 8081}]}], HOSTVARS)
-    assert services[0]['name'] == '192.168.100.11:8080'
-    assert services[0]['protocol'] == 'TCP' and services[0]['scheduler'] == 'rr' and services[0]['quorum'] == 1
-    assert services[0]['persistence_granularity'] == '255.255.255.0'
-    assert services[0]['check'] == {'type': 'tcp'}
-    assert services[0]['real_servers'] == [{'host': 'web1', 'address': '192.168.100.221', 'port': 8081, 'weight': 3}]
+    services = site.site_services(
+        [
+            {
+                "vip": "192.168.100.11",
+                "port": 8080,
+                "protocol": "tcp",
+                "quorum": 1,
+                "persistence_timeout": 300,
+                "persistence_netmask": 24,
+                "real_servers": [{"host": "web1", "weight": 3, "port": 8081}],
+            }
+        ],
+        HOSTVARS,
+    )
+    assert services[0]["name"] == "192.168.100.11:8080"
+    assert services[0]["protocol"] == "TCP" and services[0]["scheduler"] == "rr" and services[0]["quorum"] == 1
+    assert services[0]["persistence_granularity"] == "255.255.255.0"
+    assert services[0]["check"] == {"type": "tcp"}
+    assert services[0]["real_servers"] == [{"host": "web1", "address": "192.168.100.221", "port": 8081, "weight": 3}]
 
 
 def test_site_vips_of_a_real_server():
-    services = copy.deepcopy(MODEL['lvs_services']) + [
-        {'vip': '192.168.100.9', 'port': 443, 'real_servers': [{'host': 'web1'}]},
-        {'vip': '192.168.100.10', 'port': 443, 'real_servers': [{'host': 'web2'}]},
+    services = copy.deepcopy(MODEL["lvs_services"]) + [
+        {"vip": "192.168.100.9", "port": 443, "real_servers": [{"host": "web1"}]},
+        {"vip": "192.168.100.10", "port": 443, "real_servers": [{"host": "web2"}]},
     ]
-    assert site.site_vips(services, 'web1') == ['192.168.100.9', '192.168.100.10']
-    assert site.site_vips(services, 'web2') == ['192.168.100.10']
-    assert site.site_vips(services, 'client') == []
+    assert site.site_vips(services, "web1") == ["192.168.100.9", "192.168.100.10"]
+    assert site.site_vips(services, "web2") == ["192.168.100.10"]
+    assert site.site_vips(services, "client") == []
 
 
 def test_site_ports_of_a_real_server():
-    services = copy.deepcopy(MODEL['lvs_services']) + [
-        {'vip': '192.168.100.10', 'port': 8080, 'real_servers': [{'host': 'web1'}]},
-        {'vip': '192.168.100.11', 'port': 443, 'forwarding': 'nat', 'real_servers': [{'host': 'web1', 'port': 8443}]},
+    services = copy.deepcopy(MODEL["lvs_services"]) + [
+        {"vip": "192.168.100.10", "port": 8080, "real_servers": [{"host": "web1"}]},
+        {"vip": "192.168.100.11", "port": 443, "forwarding": "nat", "real_servers": [{"host": "web1", "port": 8443}]},
     ]
-    assert site.site_ports(services, 'web1') == [80, 8080, 8443]
-    assert site.site_ports(services, 'web2') == [80]
+    assert site.site_ports(services, "web1") == [80, 8080, 8443]
+    assert site.site_ports(services, "web2") == [80]
 
 
 def test_rollout_order_is_backups_by_priority_then_the_master():
-    hostvars = dict(HOSTVARS, dr3={'lvs_vrrp_state': 'BACKUP', 'lvs_vrrp_priority': 80})
-    assert site.site_rollout_order(['dr1', 'dr2', 'dr3'], hostvars) == ['dr3', 'dr2', 'dr1']
+    hostvars = dict(HOSTVARS, dr3={"lvs_vrrp_state": "BACKUP", "lvs_vrrp_priority": 80})
+    assert site.site_rollout_order(["dr1", "dr2", "dr3"], hostvars) == ["dr3", "dr2", "dr1"]
 
 
 def test_filters_are_registered():
-    assert set(site.FilterModule().filters()) == {'site_check', 'site_address', 'site_services', 'site_vips',
-                                                  'site_ports', 'site_interface', 'site_rollout_order'}
+    assert set(site.FilterModule().filters()) == {
+        "site_check",
+        "site_address",
+        "site_services",
+        "site_vips",
+        "site_ports",
+        "site_interface",
+        "site_rollout_order",
+    }
 
 
 def test_site_interface_from_the_variable_or_the_facts():
-    facts = {'interfaces': ['lo', 'mgmt-0', 'ens33'], 'lo': {'ipv4': {'address': '127.0.0.1'}},
-             'mgmt_0': {'device': 'mgmt-0', 'ipv4': {'address': '10.0.0.21'}},
-             'ens33': {'device': 'ens33', 'ipv4': {'address': '192.168.100.221'}}}
-    hostvars = {'web1': {'ansible_facts': facts}}
-    assert site.site_interface(hostvars, 'web1', '192.168.100.221') == 'ens33'
-    assert site.site_interface(hostvars, 'web1', '10.0.0.21') == 'mgmt-0'
-    hostvars['web1']['lvs_realserver_interface'] = 'bond0'
-    assert site.site_interface(hostvars, 'web1', '192.168.100.221') == 'bond0'
-    with pytest.raises(AnsibleFilterError, match='set lvs_realserver_interface in host_vars/web2'):
-        site.site_interface({'web2': {'ansible_facts': facts}}, 'web2', '192.168.100.222')
+    facts = {
+        "interfaces": ["lo", "mgmt-0", "ens33"],
+        "lo": {"ipv4": {"address": "127.0.0.1"}},
+        "mgmt_0": {"device": "mgmt-0", "ipv4": {"address": "10.0.0.21"}},
+        "ens33": {"device": "ens33", "ipv4": {"address": "192.168.100.221"}},
+    }
+    hostvars = {"web1": {"ansible_facts": facts}}
+    assert site.site_interface(hostvars, "web1", "192.168.100.221") == "ens33"
+    assert site.site_interface(hostvars, "web1", "10.0.0.21") == "mgmt-0"
+    hostvars["web1"]["lvs_realserver_interface"] = "bond0"
+    assert site.site_interface(hostvars, "web1", "192.168.100.221") == "bond0"
+    with pytest.raises(AnsibleFilterError, match="set lvs_realserver_interface in host_vars/web2"):
+        site.site_interface({"web2": {"ansible_facts": facts}}, "web2", "192.168.100.222")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ansible_collections.lvs.ha.plugins.module_utils import ipvs
 
-FIXTURES = Path(__file__).resolve().parents[2] / 'fixtures'
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 def fixture(name: str) -> str:
@@ -20,39 +20,59 @@ def fixture(name: str) -> str:
 
 def netlink_table() -> list[dict]:
     table = []
-    for record in json.loads(fixture('netlink_dump.json')):
-        svc = ipvs.service_from_nla(dict(record['service']))
-        svc['realservers'] = [ipvs.realserver_from_nla(dict(d)) for d in record['dests']]
+    for record in json.loads(fixture("netlink_dump.json")):
+        svc = ipvs.service_from_nla(dict(record["service"]))
+        svc["realservers"] = [ipvs.realserver_from_nla(dict(d)) for d in record["dests"]]
         table.append(svc)
     return table
 
 
 def configs(table: list[dict]) -> list[dict]:
-    return [dict(ipvs.config_of(s), realservers=[ipvs.config_of(r) for r in s['realservers']])
-            for s in ipvs.sort_table(table)]
+    return [
+        dict(ipvs.config_of(s), realservers=[ipvs.config_of(r) for r in s["realservers"]])
+        for s in ipvs.sort_table(table)
+    ]
 
 
-def rs(address, port, forwarding='dr', weight=1, upper=0, lower=0):
+def rs(address, port, forwarding="dr", weight=1, upper=0, lower=0):
     return ipvs.realserver_record(address, port, forwarding, weight, upper, lower)
 
 
 # The table capture_ipvs.py builds, in the data model (sorted like ipvs_info returns it).
 EXPECTED = [
-    dict(ipvs.service_record('tcp', '192.0.2.10', 80, scheduler='wrr'),
-         realservers=[rs('192.0.2.21', 80, weight=3), rs('192.0.2.22', 80, weight=0, upper=100, lower=10)]),
-    dict(ipvs.service_record('tcp', '192.0.2.10', 443, scheduler='sh', persistence_timeout=600,
-                             persistence_netmask=24, sched_flags=['sh-fallback', 'sh-port']),
-         realservers=[rs('198.51.100.5', 8443, 'nat')]),
-    dict(ipvs.service_record('udp', '192.0.2.10', 53, scheduler='rr', one_packet=True),
-         realservers=[rs('192.0.2.23', 53, 'tunnel', weight=2)]),
-    dict(ipvs.service_record('tcp', '192.0.2.11', 0, scheduler='lc', persistence_timeout=300), realservers=[]),
-    dict(ipvs.service_record('sctp', '192.0.2.12', 3868, scheduler='mh', sched_flags=['mh-fallback', 'mh-port']),
-         realservers=[]),
-    dict(ipvs.service_record('tcp', '2001:db8::10', 80, scheduler='wlc', persistence_timeout=120,
-                             persistence_netmask=64),
-         realservers=[rs('2001:db8::21', 80, weight=5)]),
-    dict(ipvs.service_record(fwmark=7, family='ipv4', scheduler='rr'), realservers=[rs('192.0.2.24', 0)]),
-    dict(ipvs.service_record(fwmark=8, family='ipv6', scheduler='fo'), realservers=[rs('2001:db8::22', 0)]),
+    dict(
+        ipvs.service_record("tcp", "192.0.2.10", 80, scheduler="wrr"),
+        realservers=[rs("192.0.2.21", 80, weight=3), rs("192.0.2.22", 80, weight=0, upper=100, lower=10)],
+    ),
+    dict(
+        ipvs.service_record(
+            "tcp",
+            "192.0.2.10",
+            443,
+            scheduler="sh",
+            persistence_timeout=600,
+            persistence_netmask=24,
+            sched_flags=["sh-fallback", "sh-port"],
+        ),
+        realservers=[rs("198.51.100.5", 8443, "nat")],
+    ),
+    dict(
+        ipvs.service_record("udp", "192.0.2.10", 53, scheduler="rr", one_packet=True),
+        realservers=[rs("192.0.2.23", 53, "tunnel", weight=2)],
+    ),
+    dict(ipvs.service_record("tcp", "192.0.2.11", 0, scheduler="lc", persistence_timeout=300), realservers=[]),
+    dict(
+        ipvs.service_record("sctp", "192.0.2.12", 3868, scheduler="mh", sched_flags=["mh-fallback", "mh-port"]),
+        realservers=[],
+    ),
+    dict(
+        ipvs.service_record(
+            "tcp", "2001:db8::10", 80, scheduler="wlc", persistence_timeout=120, persistence_netmask=64
+        ),
+        realservers=[rs("2001:db8::21", 80, weight=5)],
+    ),
+    dict(ipvs.service_record(fwmark=7, family="ipv4", scheduler="rr"), realservers=[rs("192.0.2.24", 0)]),
+    dict(ipvs.service_record(fwmark=8, family="ipv6", scheduler="fo"), realservers=[rs("2001:db8::22", 0)]),
 ]
 
 
@@ -64,21 +84,24 @@ class FakeModule:
         self.calls = []
 
     def run_command(self, argv, environ_update=None):
-        assert environ_update == {'LANG': 'C', 'LC_ALL': 'C'}
+        assert environ_update == {"LANG": "C", "LC_ALL": "C"}
         self.calls.append(argv)
-        return self.answers.get(tuple(argv[1:]), (0, '', ''))
+        return self.answers.get(tuple(argv[1:]), (0, "", ""))
 
 
 # ---- reading: both backends give the same model for the same kernel table ----------------------------
 
+
 def test_ipvsadm_backend_reads_the_captured_table():
-    module = FakeModule({
-        ('-S', '-n'): (0, fixture('ipvsadm_save.txt'), ''),
-        ('-L', '-n', '--thresholds'): (0, fixture('ipvsadm_thresholds.txt'), ''),
-    })
-    table = ipvs.IpvsadmBackend(module, '/usr/sbin/ipvsadm').read(counters=False)
+    module = FakeModule(
+        {
+            ("-S", "-n"): (0, fixture("ipvsadm_save.txt"), ""),
+            ("-L", "-n", "--thresholds"): (0, fixture("ipvsadm_thresholds.txt"), ""),
+        }
+    )
+    table = ipvs.IpvsadmBackend(module, "/usr/sbin/ipvsadm").read(counters=False)
     assert configs(table) == EXPECTED
-    assert module.calls == [['/usr/sbin/ipvsadm', '-S', '-n'], ['/usr/sbin/ipvsadm', '-L', '-n', '--thresholds']]
+    assert module.calls == [["/usr/sbin/ipvsadm", "-S", "-n"], ["/usr/sbin/ipvsadm", "-L", "-n", "--thresholds"]]
 
 
 def test_netlink_records_map_to_the_same_model():
@@ -86,50 +109,57 @@ def test_netlink_records_map_to_the_same_model():
 
 
 def test_netlink_records_carry_counters():
-    http = ipvs.find_service(netlink_table(), ('tcp', '192.0.2.10', 80))
-    assert http['stats'] == dict.fromkeys(ipvs.COUNTERS, 0)
-    assert {(r['active_connections'], r['inactive_connections']) for r in http['realservers']} == {(0, 0)}
+    http = ipvs.find_service(netlink_table(), ("tcp", "192.0.2.10", 80))
+    assert http["stats"] == dict.fromkeys(ipvs.COUNTERS, 0)
+    assert {(r["active_connections"], r["inactive_connections"]) for r in http["realservers"]} == {(0, 0)}
 
 
 def test_ipvsadm_counters_come_from_list_stats_and_thresholds():
-    module = FakeModule({
-        ('-S', '-n'): (0, fixture('ipvsadm_save.txt'), ''),
-        ('-L', '-n', '--thresholds'): (0, fixture('ipvsadm_thresholds.txt'), ''),
-        ('-L', '-n', '--stats', '--exact'): (0, fixture('ipvsadm_stats.txt'), ''),
-    })
-    table = ipvs.IpvsadmBackend(module, 'ipvsadm').read(counters=True)
+    module = FakeModule(
+        {
+            ("-S", "-n"): (0, fixture("ipvsadm_save.txt"), ""),
+            ("-L", "-n", "--thresholds"): (0, fixture("ipvsadm_thresholds.txt"), ""),
+            ("-L", "-n", "--stats", "--exact"): (0, fixture("ipvsadm_stats.txt"), ""),
+        }
+    )
+    table = ipvs.IpvsadmBackend(module, "ipvsadm").read(counters=True)
     assert configs(table) == EXPECTED
-    fwm6 = ipvs.find_service(table, ('fwmark', 8, 'ipv6'))
-    assert fwm6['stats'] == dict.fromkeys(ipvs.COUNTERS, 0)
-    assert fwm6['realservers'][0]['active_connections'] == 0
+    fwm6 = ipvs.find_service(table, ("fwmark", 8, "ipv6"))
+    assert fwm6["stats"] == dict.fromkeys(ipvs.COUNTERS, 0)
+    assert fwm6["realservers"][0]["active_connections"] == 0
 
 
 def test_ipvsadm_empty_table_is_one_call():
-    module = FakeModule({('-S', '-n'): (0, fixture('ipvsadm_empty_save.txt'), '')})
-    assert ipvs.IpvsadmBackend(module, 'ipvsadm').read(counters=False) == []
+    module = FakeModule({("-S", "-n"): (0, fixture("ipvsadm_empty_save.txt"), "")})
+    assert ipvs.IpvsadmBackend(module, "ipvsadm").read(counters=False) == []
     assert len(module.calls) == 1
 
 
 def test_parse_list_reads_numbers_with_traffic():
-    text = ('IP Virtual Server version 1.2.1 (size=4096)\n'
-            'Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n'
-            '  -> RemoteAddress:Port\n'
-            'TCP  [2001:db8::10]:80                  12       80        0     5120        0\n'
-            '  -> [2001:db8::21]:80                  12       80        0     5120        0\n')
-    parsed = ipvs.parse_ipvsadm_list(text, ipvs.COUNTERS)[('tcp', '2001:db8::10', 80)]
-    assert parsed['values'] == {'connections': 12, 'packets_in': 80, 'packets_out': 0, 'bytes_in': 5120,
-                                'bytes_out': 0}
-    assert parsed['realservers'][('2001:db8::21', 80)]['bytes_in'] == 5120
+    text = (
+        "IP Virtual Server version 1.2.1 (size=4096)\n"
+        "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n"
+        "  -> RemoteAddress:Port\n"
+        "TCP  [2001:db8::10]:80                  12       80        0     5120        0\n"
+        "  -> [2001:db8::21]:80                  12       80        0     5120        0\n"
+    )
+    parsed = ipvs.parse_ipvsadm_list(text, ipvs.COUNTERS)[("tcp", "2001:db8::10", 80)]
+    assert parsed["values"] == {"connections": 12, "packets_in": 80, "packets_out": 0, "bytes_in": 5120, "bytes_out": 0}
+    assert parsed["realservers"][("2001:db8::21", 80)]["bytes_in"] == 5120
 
 
 # ---- netmask encodings --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(('nla', 'family', 'prefix'), [
-    ('255.255.255.255', 'ipv4', 32),
-    ('255.255.255.0', 'ipv4', 24),
-    ('128.0.0.0', 'ipv6', 128),   # kernel 6.1 puts the IPv6 prefix length in the 32-bit field, host order
-    ('64.0.0.0', 'ipv6', 64),
-])
+
+@pytest.mark.parametrize(
+    ("nla", "family", "prefix"),
+    [
+        ("255.255.255.255", "ipv4", 32),
+        ("255.255.255.0", "ipv4", 24),
+        ("128.0.0.0", "ipv6", 128),  # kernel 6.1 puts the IPv6 prefix length in the 32-bit field, host order
+        ("64.0.0.0", "ipv6", 64),
+    ],
+)
 def test_netmask_round_trip(nla, family, prefix):
     assert ipvs.netmask_from_nla(nla, family) == prefix
     assert ipvs.netmask_to_nla(prefix, family) == nla
@@ -137,64 +167,99 @@ def test_netmask_round_trip(nla, family, prefix):
 
 # ---- writing with ipvsadm: argv lists -----------------------------------------------------------------
 
-@pytest.mark.parametrize(('svc', 'argv'), [
-    (ipvs.service_record('tcp', '192.0.2.10', 80, scheduler='wrr'), ['-A', '-t', '192.0.2.10:80', '-s', 'wrr']),
-    (ipvs.service_record('udp', '2001:db8::10', 53, scheduler='rr', one_packet=True, persistence_timeout=120,
-                         persistence_netmask=64),
-     ['-A', '-u', '[2001:db8::10]:53', '-s', 'rr', '-p', '120', '-M', '64', '-o']),
-    (ipvs.service_record('tcp', '192.0.2.10', 443, scheduler='sh', persistence_timeout=600, persistence_netmask=24,
-                         sched_flags=['sh-port', 'sh-fallback']),
-     ['-A', '-t', '192.0.2.10:443', '-s', 'sh', '-p', '600', '-M', '255.255.255.0', '-b', 'sh-fallback,sh-port']),
-    (ipvs.service_record('sctp', '192.0.2.12', 3868), ['-A', '--sctp-service', '192.0.2.12:3868', '-s', 'wlc']),
-    (ipvs.service_record(fwmark=8, family='ipv6', scheduler='fo'), ['-A', '-f', '8', '-6', '-s', 'fo']),
-])
+
+@pytest.mark.parametrize(
+    ("svc", "argv"),
+    [
+        (ipvs.service_record("tcp", "192.0.2.10", 80, scheduler="wrr"), ["-A", "-t", "192.0.2.10:80", "-s", "wrr"]),
+        (
+            ipvs.service_record(
+                "udp",
+                "2001:db8::10",
+                53,
+                scheduler="rr",
+                one_packet=True,
+                persistence_timeout=120,
+                persistence_netmask=64,
+            ),
+            ["-A", "-u", "[2001:db8::10]:53", "-s", "rr", "-p", "120", "-M", "64", "-o"],
+        ),
+        (
+            ipvs.service_record(
+                "tcp",
+                "192.0.2.10",
+                443,
+                scheduler="sh",
+                persistence_timeout=600,
+                persistence_netmask=24,
+                sched_flags=["sh-port", "sh-fallback"],
+            ),
+            ["-A", "-t", "192.0.2.10:443", "-s", "sh", "-p", "600", "-M", "255.255.255.0", "-b", "sh-fallback,sh-port"],
+        ),
+        (ipvs.service_record("sctp", "192.0.2.12", 3868), ["-A", "--sctp-service", "192.0.2.12:3868", "-s", "wlc"]),
+        (ipvs.service_record(fwmark=8, family="ipv6", scheduler="fo"), ["-A", "-f", "8", "-6", "-s", "fo"]),
+    ],
+)
 def test_ipvsadm_add_service_argv(svc, argv):
     module = FakeModule({})
-    ipvs.IpvsadmBackend(module, 'ipvsadm').add_service(svc)
-    assert module.calls == [['ipvsadm', *argv]]
+    ipvs.IpvsadmBackend(module, "ipvsadm").add_service(svc)
+    assert module.calls == [["ipvsadm", *argv]]
 
 
 def test_ipvsadm_realserver_argv():
     module = FakeModule({})
-    backend = ipvs.IpvsadmBackend(module, 'ipvsadm')
-    svc = ipvs.service_record(fwmark=7, family='ipv4')
-    backend.edit_realserver(svc, rs('192.0.2.24', 0, weight=0, upper=100, lower=10))
-    backend.delete_realserver(svc, rs('192.0.2.24', 0))
+    backend = ipvs.IpvsadmBackend(module, "ipvsadm")
+    svc = ipvs.service_record(fwmark=7, family="ipv4")
+    backend.edit_realserver(svc, rs("192.0.2.24", 0, weight=0, upper=100, lower=10))
+    backend.delete_realserver(svc, rs("192.0.2.24", 0))
     assert module.calls == [
-        ['ipvsadm', '-e', '-f', '7', '-r', '192.0.2.24:0', '-g', '-w', '0', '-x', '100', '-y', '10'],
-        ['ipvsadm', '-d', '-f', '7', '-r', '192.0.2.24:0'],
+        ["ipvsadm", "-e", "-f", "7", "-r", "192.0.2.24:0", "-g", "-w", "0", "-x", "100", "-y", "10"],
+        ["ipvsadm", "-d", "-f", "7", "-r", "192.0.2.24:0"],
     ]
 
 
 # ---- errors name their cause --------------------------------------------------------------------------
 
-@pytest.mark.parametrize(('stderr', 'expect'), [
-    # real ipvsadm 1.31 messages, captured in the guest
-    (("Can't initialize ipvs: Permission denied (you must be root)\nAre you sure that IP Virtual Server is "
-      'built in the kernel or as module?\n'), 'permission denied'),
-    ("Can't initialize ipvs: Protocol not available\n", 'ip_vs kernel module is not loaded'),
-    ('Scheduler or persistence engine not found\n', 'the kernel refused the scheduler'),
-    ('Service already exists\n', 'ipvsadm: Service already exists'),
-])
+
+@pytest.mark.parametrize(
+    ("stderr", "expect"),
+    [
+        # real ipvsadm 1.31 messages, captured in the guest
+        (
+            (
+                "Can't initialize ipvs: Permission denied (you must be root)\nAre you sure that IP Virtual Server is "
+                "built in the kernel or as module?\n"
+            ),
+            "permission denied",
+        ),
+        ("Can't initialize ipvs: Protocol not available\n", "ip_vs kernel module is not loaded"),
+        ("Scheduler or persistence engine not found\n", "the kernel refused the scheduler"),
+        ("Service already exists\n", "ipvsadm: Service already exists"),
+    ],
+)
 def test_ipvsadm_errors(stderr, expect):
-    module = FakeModule({('-A', '-t', '192.0.2.70:80', '-s', 'twos'): (2, '', stderr)})
+    module = FakeModule({("-A", "-t", "192.0.2.70:80", "-s", "twos"): (2, "", stderr)})
     with pytest.raises(ipvs.IPVSError, match=expect):
-        ipvs.IpvsadmBackend(module, 'ipvsadm').add_service(
-            ipvs.service_record('tcp', '192.0.2.70', 80, scheduler='twos'))
+        ipvs.IpvsadmBackend(module, "ipvsadm").add_service(
+            ipvs.service_record("tcp", "192.0.2.70", 80, scheduler="twos")
+        )
 
 
-@pytest.mark.parametrize(('what', 'code', 'expect'), [
-    ('read the IPVS table', 1, 'permission denied'),
-    ('add service tcp 192.0.2.70:80', 2, 'the kernel refused the scheduler'),
-    ('delete service tcp 192.0.2.70:80', 2, 'No such file'),
-])
+@pytest.mark.parametrize(
+    ("what", "code", "expect"),
+    [
+        ("read the IPVS table", 1, "permission denied"),
+        ("add service tcp 192.0.2.70:80", 2, "the kernel refused the scheduler"),
+        ("delete service tcp 192.0.2.70:80", 2, "No such file"),
+    ],
+)
 def test_netlink_errors(what, code, expect):
-    assert expect in ipvs.netlink_error_message(what, code, 'No such file or directory')
+    assert expect in ipvs.netlink_error_message(what, code, "No such file or directory")
 
 
 def test_module_not_loaded(tmp_path):
-    with pytest.raises(ipvs.IPVSError, match='ip_vs kernel module is not loaded'):
-        ipvs.get_backend(FakeModule({}), 'auto', proc_path=str(tmp_path / 'ip_vs'))
+    with pytest.raises(ipvs.IPVSError, match="ip_vs kernel module is not loaded"):
+        ipvs.get_backend(FakeModule({}), "auto", proc_path=str(tmp_path / "ip_vs"))
 
 
 class NoBinModule(FakeModule):
@@ -203,27 +268,31 @@ class NoBinModule(FakeModule):
 
 
 def test_no_backend_at_all(tmp_path, monkeypatch):
-    (tmp_path / 'ip_vs').touch()
-    monkeypatch.setattr(ipvs, 'import_pyroute2', lambda: None)
-    with pytest.raises(ipvs.IPVSError, match='neither the pyroute2 Python library .* nor the ipvsadm command'):
-        ipvs.get_backend(NoBinModule({}), 'auto', proc_path=str(tmp_path / 'ip_vs'))
-    with pytest.raises(ipvs.IPVSError, match='ipvsadm command was not found'):
-        ipvs.get_backend(NoBinModule({}), 'ipvsadm', proc_path=str(tmp_path / 'ip_vs'))
-    with pytest.raises(ipvs.IPVSError, match='pyroute2'):
-        ipvs.get_backend(NoBinModule({}), 'netlink', proc_path=str(tmp_path / 'ip_vs'))
+    (tmp_path / "ip_vs").touch()
+    monkeypatch.setattr(ipvs, "import_pyroute2", lambda: None)
+    with pytest.raises(ipvs.IPVSError, match="neither the pyroute2 Python library .* nor the ipvsadm command"):
+        ipvs.get_backend(NoBinModule({}), "auto", proc_path=str(tmp_path / "ip_vs"))
+    with pytest.raises(ipvs.IPVSError, match="ipvsadm command was not found"):
+        ipvs.get_backend(NoBinModule({}), "ipvsadm", proc_path=str(tmp_path / "ip_vs"))
+    with pytest.raises(ipvs.IPVSError, match="pyroute2"):
+        ipvs.get_backend(NoBinModule({}), "netlink", proc_path=str(tmp_path / "ip_vs"))
 
 
 def test_ipvsadm_error_keeps_the_command():
-    module = FakeModule({('-D', '-t', '192.0.2.70:80'): (3, 'out\n', 'No such service\n')})
+    module = FakeModule({("-D", "-t", "192.0.2.70:80"): (3, "out\n", "No such service\n")})
     with pytest.raises(ipvs.IPVSError) as caught:
-        ipvs.IpvsadmBackend(module, 'ipvsadm').delete_service(ipvs.service_record('tcp', '192.0.2.70', 80))
+        ipvs.IpvsadmBackend(module, "ipvsadm").delete_service(ipvs.service_record("tcp", "192.0.2.70", 80))
     assert caught.value.fail_args() == {
-        'msg': 'cannot delete service tcp 192.0.2.70:80: ipvsadm: No such service',
-        'cmd': ['ipvsadm', '-D', '-t', '192.0.2.70:80'], 'rc': 3, 'stdout': 'out\n', 'stderr': 'No such service\n'}
+        "msg": "cannot delete service tcp 192.0.2.70:80: ipvsadm: No such service",
+        "cmd": ["ipvsadm", "-D", "-t", "192.0.2.70:80"],
+        "rc": 3,
+        "stdout": "out\n",
+        "stderr": "No such service\n",
+    }
     assert str(caught.value) == caught.value.msg
 
 
 def test_error_without_a_command_is_the_message_alone(tmp_path):
     with pytest.raises(ipvs.IPVSError) as caught:
-        ipvs.check_kernel(str(tmp_path / 'ip_vs'))
-    assert caught.value.fail_args() == {'msg': str(caught.value)}
+        ipvs.check_kernel(str(tmp_path / "ip_vs"))
+    assert caught.value.fail_args() == {"msg": str(caught.value)}

@@ -16,4 +16,5 @@ def run_module(capsys):
         with patch_module_args(full), pytest.raises(SystemExit):
             main()
         return json.loads(capsys.readouterr().out)
+
     return _run

@@ -7,7 +7,7 @@ import copy
 
 
 class FakeBackend:
-    name = 'fake'
+    name = "fake"
 
     def __init__(self, table=None):
         self.table = copy.deepcopy(table or [])
@@ -18,6 +18,6 @@ class FakeBackend:
 
     def __getattr__(self, action):
         # add_service, edit_service, delete_service, add_realserver, edit_realserver, delete_realserver
-        if action.split('_')[0] in ('add', 'edit', 'delete'):
+        if action.split("_")[0] in ("add", "edit", "delete"):
             return lambda *args: self.writes.append((action, *args))
         raise AttributeError(action)
