@@ -60,11 +60,13 @@ test: lint unit sanity integration smoke molecule
 unit: venv
 	$(PY) -m pytest -q lab/tests tests/unit
 
-# ruff, the role READMEs are what their argument specs generate, ansible-lint, the docs of modules, filters and
-# roles (schema, markup, references), then the changelog: fragments and changelogs/changelog.yaml are valid and
-# CHANGELOG.md is what they generate.
+# ruff (its rules, and the code is as ruff format writes it), the role READMEs are what their argument specs
+# generate, ansible-lint, the docs of modules, filters and roles (schema, markup, references), then the changelog:
+# fragments and changelogs/changelog.yaml are valid and CHANGELOG.md is what they generate.
+RUFF_PATHS := lab plugins tests molecule tools
 lint: venv
-	$(VENV)/bin/ruff check lab plugins tests molecule tools
+	$(VENV)/bin/ruff check $(RUFF_PATHS)
+	$(VENV)/bin/ruff format --check $(RUFF_PATHS)
 	$(PY) tools/role_readme.py --check
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint --offline --nocolor
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/antsibull-docs lint-collection-docs --plugin-docs \
