@@ -57,8 +57,9 @@ lab: lab-up
 # ---- tests -----------------------------------------------------------------------------------
 test: lint unit sanity integration smoke molecule
 
+# pytest.ini holds the options of every pytest run (paths, imports, -q).
 unit: venv
-	$(PY) -m pytest -q lab/tests tests/unit
+	$(PY) -m pytest lab/tests tests/unit
 
 # ruff (its rules, and the code is as ruff format writes it), the role READMEs are what their argument specs
 # generate, ansible-lint, the docs of modules, filters and roles (schema, markup, references), then the changelog:
@@ -134,7 +135,7 @@ TEST_RELEASE ?= mixed
 # machine's tree (the lab of earlier versions; not part of make test).
 LAB_ROOTS ?= debian
 smoke: lab-setup
-	LAB_ROOTS=$(LAB_ROOTS) LAB_RELEASE=$(TEST_RELEASE) $(PY) -m pytest -q tests/lab
+	LAB_ROOTS=$(LAB_ROOTS) LAB_RELEASE=$(TEST_RELEASE) $(PY) -m pytest tests/lab
 
 # Every scenario in molecule/ over one lab boot (shared_state): check mode, converge, idempotence, verify,
 # the failover drill, verify again. Always from fresh hosts and a clean molecule state; the lab is stopped
@@ -165,7 +166,7 @@ clean: lab-down
 # ---- against a running lab -------------------------------------------------------------------
 .PHONY: verify-site failover
 verify-site: venv
-	$(PY) -m pytest -q -s molecule/default/tests
+	$(PY) -m pytest -s molecule/default/tests
 
 failover: venv
 	$(LAB) demo

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What the scenarios' testinfra tests share: the lab's SSH settings, a `lab` fixture and small helpers.
 
-The scenarios' conftest.py put this folder on sys.path and import from here.
+The scenarios' conftest.py import from here: pytest.ini puts this folder and the checkout (for `lab`) on the path.
 """
 
 from __future__ import annotations
@@ -9,16 +9,12 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import testinfra
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from lab import paths  # the checkout is on sys.path from the line above
+from lab import paths
 
 SSH_CONFIG = paths.SSH_CONFIG
 INVENTORY = paths.INVENTORY

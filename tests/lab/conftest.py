@@ -6,19 +6,16 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from lab import access, roots, topology, vm
-
-REPO = Path(__file__).resolve().parents[2]
+from lab import access, paths, roots, topology, vm
 
 
 def lab_command(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=REPO, capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "lab", *args], cwd=paths.REPO, capture_output=True, text=True, check=False
+    )
 
 
 @pytest.fixture(scope="session")

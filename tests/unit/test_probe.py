@@ -3,16 +3,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+import probe  # molecule/shared/probe.py, on the path through pytest.ini (pythonpath)
 import pytest
-
-_spec = importlib.util.spec_from_file_location(
-    "probe", Path(__file__).resolve().parents[2] / "molecule" / "shared" / "probe.py"
-)
-probe = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(probe)
 
 
 @pytest.mark.parametrize(

@@ -6,13 +6,9 @@ Run by molecule's verifier or directly: .venv/bin/python -m pytest -v -s molecul
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-
+# labtest: molecule/shared/labtest.py, on the path through pytest.ini (pythonpath).
 # `lab` is a fixture: imported for pytest to find it.
 from labtest import INVENTORY, address, inventory_groups, lab, load, vip_holders  # noqa: F401 # pylint: disable=unused-import
 
