@@ -57,9 +57,9 @@ lab: lab-up
 # ---- tests -----------------------------------------------------------------------------------
 test: lint unit sanity integration smoke molecule
 
-# pytest.ini holds the options of every pytest run (paths, imports, -q).
+# tests/unit (pytest.ini's testpaths; pytest.ini holds the options of every pytest run).
 unit: venv
-	$(PY) -m pytest lab/tests tests/unit
+	$(PY) -m pytest
 
 # ruff (its rules, and the code is as ruff format writes it), the role READMEs are what their argument specs
 # generate, ansible-lint, the docs of modules, filters and roles (schema, markup, references), then the changelog:

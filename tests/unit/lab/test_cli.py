@@ -2,20 +2,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from lab import bench, cli
-
-REPO = Path(__file__).resolve().parents[2]
+from lab import bench, cli, paths
 
 
 @pytest.mark.parametrize("first", ["lab.bench", "lab.cli", "lab.access"])
 def test_lab_modules_import_in_any_order(first):
     """No import cycle: in a fresh interpreter each lab module imports first, and the CLI after it."""
     code = f"import {first}, lab.cli"
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=False)
+    result = subprocess.run([sys.executable, "-c", code], cwd=paths.REPO, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
 
 
