@@ -114,7 +114,7 @@ sanity: venv
 	rm -rf .build/sanity && mkdir -p .build/sanity/ansible_collections/lvs/ha
 	git ls-files -z --cached --others --exclude-standard | grep -zvE '^(collections|tools)/' \
 	  | tar --null -T - -cf - | tar -xf - -C .build/sanity/ansible_collections/lvs/ha
-	$(PY) tests/sanity/pip_bootstrap.py
+	$(PY) tools/pip_bootstrap.py
 	cd .build/sanity/ansible_collections/lvs/ha && git init -q \
 	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --python 3.11 --color no
 

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """module_utils/ipvs.py: parsing of real ipvsadm outputs, mapping of real netlink records, argv building,
 error messages. The fixtures were captured on kernel 6.1 / ipvsadm 1.31 / pyroute2 0.9.7 by
-tests/unit/fixtures/capture_ipvs.py (the same table read both ways)."""
+tools/capture_ipvs.py (the same table read both ways)."""
 
 from __future__ import annotations
 

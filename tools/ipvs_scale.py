@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """How the IPVS backends scale: a no-op ipvs_service run against a 1,000-service table, netlink vs ipvsadm.
 
-    .venv/bin/python tests/bench/ipvs_scale.py [--services 1000] [--rounds 3]
+    .venv/bin/python tools/ipvs_scale.py [--services 1000] [--rounds 3]
 
 On the host it boots one lab guest (`python -m lab run`) and re-runs itself there with --in-guest; in the
 guest it loads ip_vs, builds the table with one `ipvsadm -R`, then measures, in the same boot:
@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 VENV_PY = REPO / ".venv" / "bin" / "python"
 # A fresh Python process running the module's main() with its arguments, as AnsiballZ does (minus the zip).
 RUN_MODULE = (

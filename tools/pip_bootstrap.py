@@ -7,7 +7,7 @@ reachable that download fails ("does not have pip available"). This script puts 
 cache path: it runs pip from the pip wheel (fetched once from PyPI with the current interpreter's pip) to
 install the packages ansible-test asks for. An existing cache file is left alone.
 
-Usage: python tests/sanity/pip_bootstrap.py      (run with the interpreter that runs ansible-test)
+Usage: python tools/pip_bootstrap.py      (run with the interpreter that runs ansible-test)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 CACHE = Path("~/.ansible/test/cache").expanduser()
 STAND_IN = '''\
-"""Stand-in for get-pip.py written by lvs.ha tests/sanity/pip_bootstrap.py: runs pip from {wheel_name}."""
+"""Stand-in for get-pip.py written by lvs.ha tools/pip_bootstrap.py: runs pip from {wheel_name}."""
 import runpy
 import sys
 
@@ -32,7 +32,7 @@ runpy.run_module('pip', run_name='__main__', alter_sys=True)
 
 def ansible_test_pip_version() -> str:
     """The pip version ansible-test bootstraps into its venvs (get_venv_packages in python_requirements.py)."""
-    import ansible_test  # pylint: disable=import-outside-toplevel
+    import ansible_test
 
     source = Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
     match = re.search(r"default_packages = dict\(\s*pip='([^']+)'", source.read_text())
