@@ -8,7 +8,8 @@ HOST ?= dr1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-reboot lab-down lab-bench \
-        test unit sanity integration integration-netns integration-ipvs smoke molecule installed lint role-readmes docs release-check clean
+        test unit sanity integration integration-netns integration-ipvs smoke molecule lint \
+        tarball installed role-readmes docs release-check clean
 
 help:
 	@echo "make lab        bring the virtual lab up, run the site against it, show pages and a failover"
@@ -104,16 +105,15 @@ release-check: venv
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(CURDIR)/tools/galaxy-importer.cfg \
 	  $(PY) tools/release_check.py .build/release/lvs-ha-$$(sed -n 's/^version: //p' galaxy.yml).tar.gz
 
-# ansible-test wants the collection under ansible_collections/<namespace>/<name>: test a copy.
+# ansible-test wants the collection under ansible_collections/<namespace>/<name>: test a copy, and the copy is
+# the tarball's content, so sanity checks what Galaxy gets and nothing else (galaxy.yml's build_ignore keeps
+# the lab, molecule, tools/ and the other developer files out of both).
 # The copy gets its own `git init`: ansible-test lists files with git from the nearest .git upwards and would
 # otherwise see this checkout, where .build/ is ignored, and skip every target.
 # pip_bootstrap.py lets ansible-test build its sanity venvs from PyPI alone (no ci-files.testing.ansible.com).
-# The copy leaves out collections/ (the link back to this tree) and tools/ (developer tooling, not collection
-# content; galaxy.yml's build_ignore leaves it out of the tarball too).
-sanity: venv
+sanity: tarball
 	rm -rf .build/sanity && mkdir -p .build/sanity/ansible_collections/lvs/ha
-	git ls-files -z --cached --others --exclude-standard | grep -zvE '^(collections|tools)/' \
-	  | tar --null -T - -cf - | tar -xf - -C .build/sanity/ansible_collections/lvs/ha
+	tar -xzf .build/tarball/lvs-ha-*.tar.gz -C .build/sanity/ansible_collections/lvs/ha
 	$(PY) tools/pip_bootstrap.py
 	cd .build/sanity/ansible_collections/lvs/ha && git init -q \
 	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --python 3.11 --color no
@@ -152,12 +152,16 @@ molecule: lab-setup installed
 	  $(LAB) exec -- molecule test --all $(addprefix --exclude ,$(MOLECULE_EXCLUDE)) 2>&1 \
 	  | while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$$line"; done || { $(LAB) down; exit 1; }
 
-# The collection as a user gets it: the tarball `ansible-galaxy collection build` makes, installed with
-# `ansible-galaxy collection install` into .build/installed. The molecule names scenario runs the site from
-# there (its ANSIBLE_COLLECTIONS_PATH), not from the checkout.
-installed: venv
-	rm -rf .build/installed .build/tarball && mkdir -p .build/tarball
+# The tarball `ansible-galaxy collection build` makes (what galaxy.yml's build_ignore leaves in), in .build/tarball.
+tarball: venv
+	rm -rf .build/tarball && mkdir -p .build/tarball
 	$(VENV)/bin/ansible-galaxy collection build --output-path .build/tarball
+
+# The collection as a user gets it: the tarball installed with `ansible-galaxy collection install` into
+# .build/installed. The molecule names scenario runs the site from there (its ANSIBLE_COLLECTIONS_PATH), not
+# from the checkout.
+installed: tarball
+	rm -rf .build/installed
 	$(VENV)/bin/ansible-galaxy collection install --offline --force -p .build/installed .build/tarball/lvs-ha-*.tar.gz
 
 clean: lab-down
