@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import edits
 import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.lvs.ha.plugins.filter import roles
+from ansible_collections.lvs.ha.tests.unit.plugins.filter import edits
 
 ROLES = Path(__file__).resolve().parents[4] / "roles"
 

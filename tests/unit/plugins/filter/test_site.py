@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import copy
 
-import edits
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.lvs.ha.plugins.filter import site
+from ansible_collections.lvs.ha.tests.unit.plugins.filter import edits
 
 HOSTVARS = {
     "dr1": {"ansible_host": "192.168.100.201", "lvs_vrrp_state": "MASTER", "lvs_vrrp_priority": 100},

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from ansible_collections.lvs.ha.plugins.module_utils.ipvs import realserver_record, service_record
 from ansible_collections.lvs.ha.plugins.modules import ipvs_info
-from ipvs_fakes import FakeBackend
+from ansible_collections.lvs.ha.tests.unit.plugins.modules.ipvs_fakes import FakeBackend
 
 TABLE = [
     dict(service_record(fwmark=7, family="ipv4"), realservers=[]),

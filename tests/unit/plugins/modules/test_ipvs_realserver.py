@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from ansible_collections.lvs.ha.plugins.module_utils.ipvs import realserver_record, service_record
 from ansible_collections.lvs.ha.plugins.modules import ipvs_realserver
-from ipvs_fakes import FakeBackend
+from ansible_collections.lvs.ha.tests.unit.plugins.modules.ipvs_fakes import FakeBackend
 
 HTTP = service_record("tcp", "192.0.2.10", 80, scheduler="wrr")
 HTTP6 = service_record("tcp", "2001:db8::10", 80)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from ansible_collections.lvs.ha.plugins.module_utils.ipvs import service_record
 from ansible_collections.lvs.ha.plugins.modules import ipvs_service
-from ipvs_fakes import FakeBackend
+from ansible_collections.lvs.ha.tests.unit.plugins.modules.ipvs_fakes import FakeBackend
 
 HTTP = service_record("tcp", "192.0.2.10", 80, scheduler="wrr")
 HTTP_SH = service_record(
