@@ -7,3 +7,17 @@ from __future__ import annotations
 
 # IFNAMSIZ - 1: the longest interface name, and the longest IPv4 address label (ip addr ... label NAME:SUFFIX).
 IFNAME_MAX = 15
+
+
+def label_problem(label, interface):
+    """What is wrong with `label` as the label of an IPv4 address on `interface`, or None when nothing is.
+
+    The VIP label rule (ip-address(8) and the kernel): the interface's own name, or the name, ':' and a suffix,
+    in at most IFNAME_MAX characters. The modules take any such label; the site rules also want a suffix of
+    plain characters, as the label reaches keepalived.conf.
+    """
+    if label != interface and not label.startswith(f"{interface}:"):
+        return f"must be {interface!r} or start with '{interface}:' (e.g. {interface}:0)"
+    if len(label) > IFNAME_MAX:
+        return f"is longer than the kernel limit of {IFNAME_MAX} characters"
+    return None

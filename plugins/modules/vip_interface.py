@@ -133,7 +133,7 @@ import ipaddress
 import json
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lvs.ha.plugins.module_utils.netdev import IFNAME_MAX
+from ansible_collections.lvs.ha.plugins.module_utils.netdev import label_problem
 
 C_ENV = {"LANG": "C", "LC_ALL": "C"}
 
@@ -166,10 +166,9 @@ def normalise_request(address, interface, prefix=None, label=None, state="presen
     if label is not None:
         if ip.version == 6:
             raise VipError("label: IPv6 addresses have no labels; leave label unset")
-        if label != interface and not label.startswith(f"{interface}:"):
-            raise VipError(f"label: {label!r} must be {interface!r} or start with '{interface}:' (e.g. {interface}:0)")
-        if len(label) > IFNAME_MAX:
-            raise VipError(f"label: {label!r} is longer than the kernel limit of {IFNAME_MAX} characters")
+        problem = label_problem(label, interface)
+        if problem:
+            raise VipError(f"label: {label!r} {problem}")
     if state == "absent":
         return None, str(ip)
     wanted = {"interface": interface, "address": str(ip), "prefix": prefix, "family": family, "label": label}

@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.lvs.ha.plugins.module_utils.ipvs import FORWARDING, SCHEDULERS
-from ansible_collections.lvs.ha.plugins.module_utils.netdev import IFNAME_MAX
+from ansible_collections.lvs.ha.plugins.module_utils.netdev import IFNAME_MAX, label_problem
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 CHECK_TYPES = ("tcp", "http_get", "misc", "none")
@@ -56,7 +56,7 @@ INTERFACE = Pattern(
     rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{IFNAME_MAX - 1}}}",
     f"an interface name: 1 to {IFNAME_MAX} letters, digits, '.', '_' or '-'",
 )
-# An IPv4 address label: the interface name, ':' and a suffix, IFNAME_MAX characters in all.
+# The suffix of an IPv4 address label (<interface>:<suffix>, netdev.label_problem): plain characters only.
 LABEL_SUFFIX = Pattern(rf"[A-Za-z0-9_]{{1,{IFNAME_MAX - 1}}}", "letters, digits or '_'")
 # No '.' or '..' segment: a path names one file under the document root, never above it.
 URL_PATH = Pattern(
@@ -323,13 +323,12 @@ def check_advert_int(chk: Checker, var: str, advert, version) -> None:
 
 
 def check_label(chk: Checker, var: str, label, interface, where: str = "") -> None:
-    """An IPv4 label must start with its interface name and fit in IFNAME_MAX characters."""
+    """An IPv4 label: the kernel's rule (netdev.label_problem), always with a suffix, of LABEL_SUFFIX characters."""
     if not isinstance(label, str) or not isinstance(interface, str):
         chk.add(var, f"{show(label)} is not a label such as {interface}:0{where}")
         return
-    prefix = f"{interface}:"
-    suffix = label[len(prefix) :] if label.startswith(prefix) else None
-    if suffix is None or not LABEL_SUFFIX.matches(suffix) or len(label) > IFNAME_MAX:
+    suffix = label[len(interface) + 1 :]
+    if label == interface or label_problem(label, interface) or not LABEL_SUFFIX.matches(suffix):
         chk.add(
             var,
             f"{show(label)} is not allowed; write {interface}:<suffix> in at most {IFNAME_MAX} characters, "
