@@ -81,7 +81,6 @@ def director_table_diff(ipvs_services, services):
 
 RULES_SERVICE = re.compile(r"-A\s+(-t|-u|--sctp-service)\s+(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
 RULES_PROTOCOL = {"-t": "tcp", "-u": "udp", "--sctp-service": "sctp"}
-PURGE_MODES = ("managed", "all", "none")
 
 
 def director_ipvs_purge(ipvs_services, services, previous_rules="", mode="managed"):
@@ -92,8 +91,10 @@ def director_ipvs_purge(ipvs_services, services, previous_rules="", mode="manage
     removes services of that file that left the model, V(all) every service not in the model, V(none)
     nothing. Real servers not in the model are removed from every service of the model.
     """
-    if mode not in PURGE_MODES:
-        raise AnsibleFilterError(f"director_ipvs_purge: mode {mode!r} is not one of {', '.join(PURGE_MODES)}")
+    if mode not in rules.IPVS_PURGE_MODES:
+        raise AnsibleFilterError(
+            f"director_ipvs_purge: mode {mode!r} is not one of {', '.join(rules.IPVS_PURGE_MODES)}"
+        )
     managed = set()
     for match in RULES_SERVICE.finditer(previous_rules or ""):
         managed.add((RULES_PROTOCOL[match.group(1)], match.group(2).strip("[]"), int(match.group(3))))

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 # IFNAMSIZ - 1: the longest interface name, and the longest IPv4 address label (ip addr ... label NAME:SUFFIX).
 IFNAME_MAX = 15
+# The values of net.ipv4.conf.<interface>.arp_ignore the kernel documents (4 to 7 are reserved), and of arp_announce.
+ARP_IGNORE = [0, 1, 2, 3, 8]
+ARP_ANNOUNCE = [0, 1, 2]
 
 
 def label_problem(label, interface):

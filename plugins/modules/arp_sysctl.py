@@ -116,7 +116,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lvs.ha.plugins.module_utils.netdev import IFNAME_MAX
+from ansible_collections.lvs.ha.plugins.module_utils.netdev import ARP_ANNOUNCE, ARP_IGNORE, IFNAME_MAX
 
 PROC_CONF = "/proc/sys/net/ipv4/conf"
 KEYS = ("arp_announce", "arp_ignore")
@@ -223,8 +223,8 @@ def main():
     module = AnsibleModule(
         argument_spec={
             "interfaces": {"type": "list", "elements": "str", "default": ["all", "lo"]},
-            "arp_ignore": {"type": "int", "choices": [0, 1, 2, 3, 8], "default": 1},
-            "arp_announce": {"type": "int", "choices": [0, 1, 2], "default": 2},
+            "arp_ignore": {"type": "int", "choices": ARP_IGNORE, "default": 1},
+            "arp_announce": {"type": "int", "choices": ARP_ANNOUNCE, "default": 2},
             "path": {"type": "path", "default": "/etc/sysctl.d/90-lvs-ha-arp.conf"},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         },

@@ -21,13 +21,14 @@ import re
 from collections.abc import Mapping
 
 from ansible_collections.lvs.ha.plugins.module_utils.ipvs import FORWARDING, SCHEDULERS
-from ansible_collections.lvs.ha.plugins.module_utils.netdev import IFNAME_MAX, label_problem
+from ansible_collections.lvs.ha.plugins.module_utils.netdev import ARP_ANNOUNCE, ARP_IGNORE, IFNAME_MAX, label_problem
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 CHECK_TYPES = ("tcp", "http_get", "misc", "none")
 VRRP_STATES = ("MASTER", "BACKUP")
 VRRP_VERSIONS = (2, 3)
 IPVS_MANAGERS = ("keepalived", "modules")
+IPVS_PURGE_MODES = ("managed", "all", "none")
 AUTH_PASS_MAX = 8  # keepalived keeps the first 8 characters of a PASS authentication
 INT32_MAX = 2**31 - 1
 
@@ -364,7 +365,7 @@ def director_errors(v: Mapping) -> list[str]:
         "director_vrrp_nopreempt": boolean,
         "director_vip_prefix": integer(1, 128, "a prefix length"),
         "director_ipvs_manager": choice(IPVS_MANAGERS),
-        "director_ipvs_purge": choice(("managed", "all", "none")),
+        "director_ipvs_purge": choice(IPVS_PURGE_MODES),
         "director_ipvs_rules_path": pattern(FILE_PATH),
         "director_check_delay_loop": integer(1, 86400, "a number of seconds"),
         "director_check_connect_timeout": SECONDS,
@@ -430,8 +431,8 @@ def realserver_errors(v: Mapping) -> list[str]:
         "realserver_vip_interface": pattern(INTERFACE),
         "realserver_vip_persist": boolean,
         "realserver_vip_unit": pattern(UNIT),
-        "realserver_arp_ignore": choice((0, 1, 2, 3, 8)),
-        "realserver_arp_announce": choice((0, 1, 2)),
+        "realserver_arp_ignore": choice(ARP_IGNORE),
+        "realserver_arp_announce": choice(ARP_ANNOUNCE),
         "realserver_arp_sysctl_path": pattern(FILE_PATH),
         "realserver_page_text": pattern(PAGE_TEXT),
         "realserver_health_path": pattern(URL_PATH),
