@@ -10,7 +10,7 @@ import pytest
 
 # labtest: molecule/shared/labtest.py, on the path through pytest.ini (pythonpath).
 # `lab` is a fixture: imported for pytest to find it.
-from labtest import INVENTORY, address, inventory_groups, lab, load, vip_holders  # noqa: F401 # pylint: disable=unused-import
+from labtest import INVENTORY, address, inventory_groups, lab, load, vip_holders  # noqa: F401
 
 
 class Site:

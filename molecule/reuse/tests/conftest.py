@@ -9,7 +9,7 @@ import pytest
 
 # labtest: molecule/shared/labtest.py, on the path through pytest.ini (pythonpath).
 # `lab` is a fixture: imported for pytest to find it.
-from labtest import address, inventory_groups, lab, load  # noqa: F401 # pylint: disable=unused-import
+from labtest import address, inventory_groups, lab, load  # noqa: F401
 
 HERE = Path(__file__).resolve().parent
 
