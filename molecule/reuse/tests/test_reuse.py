@@ -43,6 +43,20 @@ def test_real_server_on_the_new_port_and_vip(lab, reuse, name):
     assert reuse.page(name) in host.check_output(f"curl -sf --max-time 5 http://127.0.0.1:{reuse.port}/")
 
 
+@pytest.mark.parametrize("name", ["web1", "web2"])
+def test_the_sites_vip_left_with_the_model(lab, reuse, name):
+    """The site's VIP is not in this playbook's list: gone from lo and from the unit that restores VIPs at boot,
+    and the VIP that stays has the role's label."""
+    host = lab(name)
+    assert reuse.left, "the site model has no VIP besides this scenario's"
+    for vip in reuse.left:
+        assert addresses_on(host, "lo", vip) == [], vip
+    unit = host.file("/etc/systemd/system/lvs-ha-vip.service").content_string
+    assert [vip for vip in reuse.left if f" {vip}/" in unit] == [], unit
+    assert f" {reuse.vip}/32 dev lo label lo:" in unit, unit
+    assert addresses_on(host, "lo", reuse.vip)[0]["label"].startswith("lo:")
+
+
 def test_client_is_served_in_the_weights_proportion(lab, reuse):
     """wrr is periodic with period sum(weights): any 2 periods hold exactly 2 * weight answers per server."""
     rounds = 2 * sum(reuse.weights.values())
