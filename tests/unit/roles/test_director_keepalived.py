@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""keepalived.conf as the director role renders it, for each VRRP option turned on, passes `keepalived -t`;
+what the role's input check refuses, keepalived refuses too (or would misread). See render.py for how the
+file is rendered and why it uses an Ethernet interface of this machine."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.lvs.ha.plugins.filter import roles
+from ansible_collections.lvs.ha.tests.unit.roles.render import keepalived_test, need_keepalived, render
+
+SERVICE = {
+    "name": "web",
+    "vip": "192.168.100.10",
+    "port": 80,
+    "check": {"type": "http_get", "path": "/lb/health.html"},
+    "real_servers": [
+        {"host": "web1", "address": "192.168.100.221", "port": 80, "weight": 1},
+        {"host": "web2", "address": "192.168.100.222", "port": 80, "weight": 1},
+    ],
+}
+LAB = {"director_vips": ["192.168.100.10"], "director_services": [SERVICE], "director_vrrp_auth_pass": "lvs-lab1"}
+V3 = {"director_vips": ["192.168.100.10"], "director_services": [SERVICE], "director_vrrp_version": 3}
+
+# (id, role variables on top of the defaults, lines the rendered file must hold)
+ACCEPTED = [
+    ("lab v2", LAB, ["vrrp_version 2", "advert_int 1", "auth_pass lvs-lab1"]),
+    ("v3 sub-second", dict(V3, director_vrrp_advert_int=0.1), ["vrrp_version 3", "advert_int 0.1"]),
+    ("static table", dict(LAB, director_ipvs_manager="modules"), ["virtual_ipaddress {"]),
+]
+
+
+def rendered(values: dict, ifname: str) -> str:
+    values = dict(values, director_interface=ifname, director_vip_label=f"{ifname}:0")
+    assert roles.director_check(values) == []
+    return render("director", "etc/keepalived/keepalived.conf.j2", **values)
+
+
+@pytest.mark.parametrize("values,lines", [c[1:] for c in ACCEPTED], ids=[c[0] for c in ACCEPTED])
+def test_keepalived_accepts_what_the_role_renders(values, lines, tmp_path):
+    ifname = need_keepalived()
+    text = rendered(values, ifname)
+    for line in lines:
+        assert line in [t.strip() for t in text.splitlines()], text
+    result = keepalived_test(text, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr + text
+
+
+def test_sub_second_adverts_with_version_2_are_refused_by_the_role_and_keepalived(tmp_path):
+    ifname = need_keepalived()
+    values = dict(LAB, director_interface=ifname, director_vip_label=f"{ifname}:0", director_vrrp_advert_int=0.5)
+    assert [e.split(":")[0] for e in roles.director_check(values)] == ["director_vrrp_advert_int"]
+    result = keepalived_test(render("director", "etc/keepalived/keepalived.conf.j2", **values), tmp_path)
+    assert result.returncode != 0 and "must be an integer" in result.stdout + result.stderr
