@@ -5,6 +5,7 @@
 
 - site_check: the list of problems in the model, each naming the variable at fault (empty when it is good).
 - site_address: a host's address on lvs_subnet (lvs_address, else ansible_host on it, else its facts).
+- site_peers: the addresses of the other directors (unicast VRRP peers).
 - site_services: the services with every real server resolved to its address and defaults filled in.
 - site_vips / site_ports: the VIPs a real server holds on lo, the ports it serves.
 - site_interface: the interface that holds a host's address (lvs_realserver_interface, else its facts).
@@ -40,6 +41,7 @@ VRRP_FIELDS = {
     "advert_int": None,  # depends on the version
     "auth_pass": None,  # a secret, checked without echo
     "vip_label": None,  # depends on each director's interface
+    "unicast": rules.boolean,
 }
 
 
@@ -162,7 +164,7 @@ def _check_service(chk, idx, svc, net, hostvars, host_addresses):
             chk.add(rname, f"{host} ({host_addresses[host]}) is not IPv{vip.version} like the VIP {vip}")
 
 
-def _check_vrrp(chk, vrrp, hostvars, directors, net):
+def _check_vrrp(chk, vrrp, hostvars, directors, net, host_addresses):
     if not chk.fields(VRRP, vrrp, VRRP_FIELDS, required=("virtual_router_id",)):
         vrrp = {}
     version = vrrp.get("version", 2)
@@ -195,6 +197,8 @@ def _check_vrrp(chk, vrrp, hostvars, directors, net):
             )
     if not directors:
         chk.add("directors", "no director hosts were given to the site check")
+    if vrrp.get("unicast") is True:
+        _check_unicast(chk, directors, host_addresses)
     masters = [h for h, (s, _p) in states.items() if s == "MASTER"]
     prios = [p for _s, p in states.values()]
     if len(states) == len(directors) and len(masters) != 1 and len(set(prios)) != len(prios):
@@ -211,6 +215,16 @@ def _check_vrrp(chk, vrrp, hostvars, directors, net):
                 f"lvs_vrrp_priority {mprio} is the MASTER's but not the highest ({max(prios)}); "
                 f"give the MASTER a priority above every BACKUP",
             )
+
+
+def _check_unicast(chk, directors, host_addresses):
+    """Unicast VRRP: each director sends its adverts to the others' addresses on lvs_subnet (IPv4)."""
+    if len(directors) < 2:
+        chk.add(f"{VRRP}.unicast", f"needs at least two directors to be peers (found {len(directors)})")
+    for host in directors:
+        addr = host_addresses.get(host)
+        if addr is not None and rules.ipv4(addr) is not None:
+            chk.add(f"{VRRP}.unicast", f"{host}'s address {addr} is not IPv4; unicast VRRP here is IPv4")
 
 
 def site_check(model, hostvars, directors):
@@ -282,7 +296,7 @@ def site_check(model, hostvars, directors):
             chk.value(
                 f"{host}: lvs_realserver_interface", hv["lvs_realserver_interface"], rules.pattern(rules.INTERFACE)
             )
-    _check_vrrp(chk, model.get(VRRP), hostvars, directors, net)
+    _check_vrrp(chk, model.get(VRRP), hostvars, directors, net, host_addresses)
     return chk.errors
 
 
@@ -331,6 +345,20 @@ def site_services(services, hostvars, subnet=None):
             )
         out.append(shaped)
     return out
+
+
+def site_peers(hostvars, host, directors):
+    """The addresses on lvs_subnet of the directors other than `host`: its unicast VRRP peers."""
+    _need_netaddr()
+    peers = []
+    for other in directors or []:
+        if other == host:
+            continue
+        address = site_address(hostvars, other)
+        if address is None:
+            raise AnsibleFilterError(f"site_peers: director {other} has no address on {SUBNET}; run the preflight")
+        peers.append(address)
+    return peers
 
 
 def _serves(svc, host):
@@ -389,6 +417,7 @@ class FilterModule:
         return {
             "site_check": site_check,
             "site_address": site_address,
+            "site_peers": site_peers,
             "site_services": site_services,
             "site_vips": site_vips,
             "site_ports": site_ports,

@@ -166,6 +166,14 @@ def address(value):
     return None
 
 
+def ipv4(value):
+    """An IPv4 address written plainly (unicast VRRP peers and source)."""
+    problem = address(value)
+    if problem is None and ip_address(value).version != 4:
+        return f"{show(value)} is not an IPv4 address (unicast VRRP here is IPv4)"
+    return problem
+
+
 def boolean(value):
     return None if isinstance(value, bool) else f"{show(value)} is not true or false"
 
@@ -323,6 +331,21 @@ def check_advert_int(chk: Checker, var: str, advert, version) -> None:
         )
 
 
+def check_unicast(chk: Checker, src_var: str, src, peers_var: str, peers) -> None:
+    """Unicast VRRP: IPv4 peers, each once, none of them this director's own source address."""
+    seen = set()
+    for idx, peer in enumerate(chk.list_of(peers_var, peers, ipv4)):
+        if ipv4(peer) is not None:
+            continue
+        if peer in seen:
+            chk.add(f"{peers_var}[{idx}]", f"{peer} is listed twice")
+        elif peer == src:
+            chk.add(f"{peers_var}[{idx}]", f"{peer} is this director's own address ({src_var}); list the others")
+        seen.add(peer)
+    if src not in (None, "") and chk.value(src_var, src, ipv4) and peers == []:
+        chk.add(src_var, f"is only used with unicast peers ({peers_var}); leave it empty for multicast VRRP")
+
+
 def check_label(chk: Checker, var: str, label, interface, where: str = "") -> None:
     """An IPv4 label: the kernel's rule (netdev.label_problem), always with a suffix, of LABEL_SUFFIX characters."""
     if not isinstance(label, str) or not isinstance(interface, str):
@@ -363,6 +386,8 @@ def director_errors(v: Mapping) -> list[str]:
         "director_vrrp_priority": integer(1, 255, "a VRRP priority"),
         "director_vrrp_virtual_router_id": integer(1, 255, "a VRRP router id"),
         "director_vrrp_nopreempt": boolean,
+        "director_vrrp_unicast_src_ip": None,
+        "director_vrrp_unicast_peers": None,
         "director_vip_prefix": integer(1, 128, "a prefix length"),
         "director_ipvs_manager": choice(IPVS_MANAGERS),
         "director_ipvs_purge": choice(IPVS_PURGE_MODES),
@@ -401,6 +426,14 @@ def director_errors(v: Mapping) -> list[str]:
     if "director_vrrp_advert_int" in v:
         check_advert_int(chk, "director_vrrp_advert_int", v["director_vrrp_advert_int"], version)
     check_vrrp_auth(chk, "director_vrrp_version", version, "director_vrrp_auth_pass", v.get("director_vrrp_auth_pass"))
+    if "director_vrrp_unicast_peers" in v or v.get("director_vrrp_unicast_src_ip") not in (None, ""):
+        check_unicast(
+            chk,
+            "director_vrrp_unicast_src_ip",
+            v.get("director_vrrp_unicast_src_ip", ""),
+            "director_vrrp_unicast_peers",
+            v.get("director_vrrp_unicast_peers", []),
+        )
     extra = v.get("director_sysctl_extra", {})
     if not isinstance(extra, Mapping):
         chk.add("director_sysctl_extra", f"{show(extra)} is not a mapping of sysctl keys to values")

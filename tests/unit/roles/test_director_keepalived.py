@@ -27,6 +27,16 @@ ACCEPTED = [
     ("lab v2", LAB, ["vrrp_version 2", "advert_int 1", "auth_pass lvs-lab1"]),
     ("v3 sub-second", dict(V3, director_vrrp_advert_int=0.1), ["vrrp_version 3", "advert_int 0.1"]),
     ("static table", dict(LAB, director_ipvs_manager="modules"), ["virtual_ipaddress {"]),
+    (
+        "unicast",
+        dict(LAB, director_vrrp_unicast_src_ip="192.168.100.201", director_vrrp_unicast_peers=["192.168.100.202"]),
+        ["unicast_src_ip 192.168.100.201", "unicast_peer {", "192.168.100.202"],
+    ),
+    (
+        "unicast v3, two peers, source from the interface",
+        dict(V3, director_vrrp_unicast_peers=["192.168.100.202", "192.168.100.203"]),
+        ["unicast_peer {", "192.168.100.202", "192.168.100.203"],
+    ),
 ]
 
 

@@ -139,7 +139,9 @@ MODEL_FAULTS = [
     (("lvs_vrrp", "vip_label"), "eth0:0", ["lvs_vrrp.vip_label:", "ens33:"]),
     (("lvs_vrrp", "vip_label"), "ens33:0 }", ["lvs_vrrp.vip_label:"]),
     (("lvs_vrrp", "vip_label"), "ens33:lvs-vip-label", ["lvs_vrrp.vip_label:", "15 characters"]),
-    (("lvs_vrrp", "preempt"), True, ["lvs_vrrp.preempt:", "unknown key"]),
+    (("lvs_vrrp", "preemption"), True, ["lvs_vrrp.preemption:", "unknown key"]),
+    (("lvs_vrrp", "unicast"), "yes", ["lvs_vrrp.unicast:", "not true or false"]),
+    (("lvs_vrrp", "unicast"), 1, ["lvs_vrrp.unicast:", "not true or false"]),
     (("lvs_health_path",), "/health.html\nInclude /etc/shadow", ["lvs_health_path:"]),
     (("lvs_health_path",), "/checks/", ["lvs_health_path:"]),
 ]
@@ -370,6 +372,26 @@ def test_vrrp_roles(dr1, dr2, words):
         assert word in errors[0]
 
 
+def test_unicast_peers_are_the_other_directors():
+    model = with_change(("lvs_vrrp", "unicast"), True)
+    assert check(model) == []
+    assert site.site_peers(HOSTVARS, "dr1", DIRECTORS) == ["192.168.100.202"]
+    assert site.site_peers(HOSTVARS, "dr2", DIRECTORS) == ["192.168.100.201"]
+    hostvars = dict(HOSTVARS, dr3={"ansible_host": "dr3.mgmt", "lvs_address": "192.168.100.203"})
+    assert site.site_peers(hostvars, "dr1", ["dr1", "dr2", "dr3"]) == ["192.168.100.202", "192.168.100.203"]
+    with pytest.raises(AnsibleFilterError, match="site_peers: director dr3 has no address"):
+        site.site_peers(dict(HOSTVARS, dr3={"ansible_host": "dr3.mgmt"}), "dr1", ["dr1", "dr3"])
+
+
+def test_unicast_needs_two_ipv4_directors():
+    model = with_change(("lvs_vrrp", "unicast"), True)
+    errors = check(model, directors=["dr1"])
+    assert errors == ["lvs_vrrp.unicast: needs at least two directors to be peers (found 1)"]
+    chk = site.rules.Checker()
+    site._check_unicast(chk, DIRECTORS, {"dr1": "192.168.100.201", "dr2": "2001:db8::2"})
+    assert chk.errors == ["lvs_vrrp.unicast: dr2's address 2001:db8::2 is not IPv4; unicast VRRP here is IPv4"]
+
+
 def test_no_directors():
     assert check(directors=[]) == ["directors: no director hosts were given to the site check"]
 
@@ -445,6 +467,7 @@ def test_filters_are_registered():
     assert set(site.FilterModule().filters()) == {
         "site_check",
         "site_address",
+        "site_peers",
         "site_services",
         "site_vips",
         "site_ports",
