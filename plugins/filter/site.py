@@ -42,6 +42,8 @@ VRRP_FIELDS = {
     "auth_pass": None,  # a secret, checked without echo
     "vip_label": None,  # depends on each director's interface
     "unicast": rules.boolean,
+    "preempt": rules.boolean,
+    "preempt_delay": rules.PREEMPT_DELAY,
 }
 
 
@@ -197,6 +199,14 @@ def _check_vrrp(chk, vrrp, hostvars, directors, net, host_addresses):
             )
     if not directors:
         chk.add("directors", "no director hosts were given to the site check")
+    rules.check_preemption(
+        chk,
+        f"{VRRP}.preempt",
+        vrrp.get("preempt") is False,
+        f"{VRRP}.preempt_delay",
+        vrrp.get("preempt_delay"),
+        [f"lvs_vrrp_state in host_vars/{h}" for h, (s, _p) in states.items() if s == "MASTER"],
+    )
     if vrrp.get("unicast") is True:
         _check_unicast(chk, directors, host_addresses)
     masters = [h for h, (s, _p) in states.items() if s == "MASTER"]

@@ -192,6 +192,7 @@ def secret(rule: Pattern):
 PORT = integer(1, 65535, "a port number")
 WEIGHT = integer(0, 65535, "a weight")
 SECONDS = integer(1, 3600, "a number of seconds")
+PREEMPT_DELAY = number(0, 1000, "a number of seconds")
 
 
 class Checker:
@@ -346,6 +347,22 @@ def check_unicast(chk: Checker, src_var: str, src, peers_var: str, peers) -> Non
         chk.add(src_var, f"is only used with unicast peers ({peers_var}); leave it empty for multicast VRRP")
 
 
+def check_preemption(chk: Checker, nopreempt_var: str, nopreempt, delay_var: str, delay, masters) -> None:
+    """keepalived clears nopreempt and preempt_delay on an instance whose initial state is MASTER (its -t
+    rejects the file), and preempt_delay means nothing without preemption. masters: where the initial state
+    MASTER is set (the variables to change)."""
+    delayed = PREEMPT_DELAY(delay) is None and delay > 0
+    if nopreempt is True and delayed:
+        chk.add(delay_var, f"{delay} has no effect without preemption ({nopreempt_var}); leave it out or 0")
+    for var, flag in ((nopreempt_var, nopreempt is True), (delay_var, delayed)):
+        if flag and masters:
+            chk.add(
+                var,
+                f"keepalived ignores it when the initial state is MASTER; set {', '.join(masters)} to BACKUP "
+                f"(the priorities elect the first MASTER)",
+            )
+
+
 def check_label(chk: Checker, var: str, label, interface, where: str = "") -> None:
     """An IPv4 label: the kernel's rule (netdev.label_problem), always with a suffix, of LABEL_SUFFIX characters."""
     if not isinstance(label, str) or not isinstance(interface, str):
@@ -386,6 +403,7 @@ def director_errors(v: Mapping) -> list[str]:
         "director_vrrp_priority": integer(1, 255, "a VRRP priority"),
         "director_vrrp_virtual_router_id": integer(1, 255, "a VRRP router id"),
         "director_vrrp_nopreempt": boolean,
+        "director_vrrp_preempt_delay": PREEMPT_DELAY,
         "director_vrrp_unicast_src_ip": None,
         "director_vrrp_unicast_peers": None,
         "director_vip_prefix": integer(1, 128, "a prefix length"),
@@ -426,6 +444,14 @@ def director_errors(v: Mapping) -> list[str]:
     if "director_vrrp_advert_int" in v:
         check_advert_int(chk, "director_vrrp_advert_int", v["director_vrrp_advert_int"], version)
     check_vrrp_auth(chk, "director_vrrp_version", version, "director_vrrp_auth_pass", v.get("director_vrrp_auth_pass"))
+    check_preemption(
+        chk,
+        "director_vrrp_nopreempt",
+        v.get("director_vrrp_nopreempt"),
+        "director_vrrp_preempt_delay",
+        v.get("director_vrrp_preempt_delay"),
+        ["director_vrrp_state"] if v.get("director_vrrp_state") == "MASTER" else [],
+    )
     if "director_vrrp_unicast_peers" in v or v.get("director_vrrp_unicast_src_ip") not in (None, ""):
         check_unicast(
             chk,

@@ -27,6 +27,8 @@ ACCEPTED = [
     ("lab v2", LAB, ["vrrp_version 2", "advert_int 1", "auth_pass lvs-lab1"]),
     ("v3 sub-second", dict(V3, director_vrrp_advert_int=0.1), ["vrrp_version 3", "advert_int 0.1"]),
     ("static table", dict(LAB, director_ipvs_manager="modules"), ["virtual_ipaddress {"]),
+    ("nopreempt", dict(LAB, director_vrrp_nopreempt=True), ["state BACKUP", "nopreempt"]),
+    ("preempt_delay", dict(LAB, director_vrrp_preempt_delay=4.5), ["state BACKUP", "preempt_delay 4.5"]),
     (
         "unicast",
         dict(LAB, director_vrrp_unicast_src_ip="192.168.100.201", director_vrrp_unicast_peers=["192.168.100.202"]),
@@ -62,3 +64,20 @@ def test_sub_second_adverts_with_version_2_are_refused_by_the_role_and_keepalive
     assert [e.split(":")[0] for e in roles.director_check(values)] == ["director_vrrp_advert_int"]
     result = keepalived_test(render("director", "etc/keepalived/keepalived.conf.j2", **values), tmp_path)
     assert result.returncode != 0 and "must be an integer" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "values,var",
+    [
+        (dict(LAB, director_vrrp_state="MASTER", director_vrrp_nopreempt=True), "director_vrrp_nopreempt"),
+        (dict(LAB, director_vrrp_state="MASTER", director_vrrp_preempt_delay=30), "director_vrrp_preempt_delay"),
+    ],
+    ids=["nopreempt on MASTER", "preempt_delay on MASTER"],
+)
+def test_preemption_options_on_an_initial_master_are_refused_by_the_role_and_keepalived(values, var, tmp_path):
+    """keepalived 2.2.7 says "will not work with initial state MASTER - clearing" and -t exits non-zero."""
+    ifname = need_keepalived()
+    values = dict(values, director_interface=ifname, director_vip_label=f"{ifname}:0")
+    assert [e.split(":")[0] for e in roles.director_check(values)] == [var]
+    result = keepalived_test(render("director", "etc/keepalived/keepalived.conf.j2", **values), tmp_path)
+    assert result.returncode != 0 and "initial state MASTER" in result.stdout + result.stderr

@@ -124,7 +124,20 @@ DIRECTOR_FAULTS += [
     (("director_vrrp_unicast_src_ip",), "192.168.100.201\n}", "director_vrrp_unicast_src_ip: "),
     (("director_vrrp_unicast_src_ip",), "2001:db8::1", "director_vrrp_unicast_src_ip: '2001:db8::1' is not an IPv4"),
 ]
-BASES = {"director_vrrp_unicast": UNICAST}
+DIRECTOR_FAULTS += [
+    (("director_vrrp_preempt_delay",), 1000.5, "director_vrrp_preempt_delay: 1000.5 is not a number of seconds"),
+    (("director_vrrp_preempt_delay",), "5", "director_vrrp_preempt_delay: '5' is not a number of seconds"),
+    (("director_vrrp_preempt_delay",), True, "director_vrrp_preempt_delay: True is not a number"),
+    (("director_vrrp_nopreempt",), "yes", "director_vrrp_nopreempt: 'yes' is not true or false"),
+    (("director_vrrp_state",), "MASTER", "director_vrrp_preempt_delay: keepalived ignores it when the initial state"),
+    (("director_vrrp_nopreempt",), True, "director_vrrp_preempt_delay: 10 has no effect without preemption"),
+]
+BASES = {
+    "director_vrrp_unicast": UNICAST,
+    "director_vrrp_preempt_delay": dict(DIRECTOR, director_vrrp_preempt_delay=10),
+    "director_vrrp_state": dict(DIRECTOR, director_vrrp_preempt_delay=10),
+    "director_vrrp_nopreempt": dict(DIRECTOR, director_vrrp_preempt_delay=10),
+}
 
 
 def base_of(path):

@@ -142,6 +142,12 @@ MODEL_FAULTS = [
     (("lvs_vrrp", "preemption"), True, ["lvs_vrrp.preemption:", "unknown key"]),
     (("lvs_vrrp", "unicast"), "yes", ["lvs_vrrp.unicast:", "not true or false"]),
     (("lvs_vrrp", "unicast"), 1, ["lvs_vrrp.unicast:", "not true or false"]),
+    (("lvs_vrrp", "preempt"), "no", ["lvs_vrrp.preempt:", "not true or false"]),
+    (("lvs_vrrp", "preempt"), False, ["lvs_vrrp.preempt:", "initial state is MASTER", "host_vars/dr1 to BACKUP"]),
+    (("lvs_vrrp", "preempt_delay"), 1001, ["lvs_vrrp.preempt_delay:", "from 0 to 1000"]),
+    (("lvs_vrrp", "preempt_delay"), -1, ["lvs_vrrp.preempt_delay:", "from 0 to 1000"]),
+    (("lvs_vrrp", "preempt_delay"), "30", ["lvs_vrrp.preempt_delay:", "from 0 to 1000"]),
+    (("lvs_vrrp", "preempt_delay"), 30, ["lvs_vrrp.preempt_delay:", "initial state is MASTER"]),
     (("lvs_health_path",), "/health.html\nInclude /etc/shadow", ["lvs_health_path:"]),
     (("lvs_health_path",), "/checks/", ["lvs_health_path:"]),
 ]
@@ -381,6 +387,28 @@ def test_unicast_peers_are_the_other_directors():
     assert site.site_peers(hostvars, "dr1", ["dr1", "dr2", "dr3"]) == ["192.168.100.202", "192.168.100.203"]
     with pytest.raises(AnsibleFilterError, match="site_peers: director dr3 has no address"):
         site.site_peers(dict(HOSTVARS, dr3={"ansible_host": "dr3.mgmt"}), "dr1", ["dr1", "dr3"])
+
+
+ALL_BACKUP = dict(HOSTVARS, dr1=dict(HOSTVARS["dr1"], lvs_vrrp_state="BACKUP"))
+
+
+@pytest.mark.parametrize(
+    "vrrp,errors",
+    [
+        ({"preempt": False}, []),
+        ({"preempt_delay": 30}, []),
+        ({"preempt_delay": 4.5, "preempt": True}, []),
+        (
+            {"preempt": False, "preempt_delay": 30},
+            ["lvs_vrrp.preempt_delay: 30 has no effect without preemption (lvs_vrrp.preempt); leave it out or 0"],
+        ),
+    ],
+    ids=["nopreempt", "delay", "fractional delay", "both"],
+)
+def test_preemption_needs_every_director_backup(vrrp, errors):
+    model = copy.deepcopy(MODEL)
+    model["lvs_vrrp"].update(vrrp)
+    assert check(model, hostvars=ALL_BACKUP) == errors
 
 
 def test_unicast_needs_two_ipv4_directors():
