@@ -44,6 +44,7 @@ VRRP_FIELDS = {
     "unicast": rules.boolean,
     "preempt": rules.boolean,
     "preempt_delay": rules.PREEMPT_DELAY,
+    "garp": None,  # checked with GARP_FIELDS
 }
 
 
@@ -170,6 +171,8 @@ def _check_vrrp(chk, vrrp, hostvars, directors, net, host_addresses):
     if not chk.fields(VRRP, vrrp, VRRP_FIELDS, required=("virtual_router_id",)):
         vrrp = {}
     version = vrrp.get("version", 2)
+    if "garp" in vrrp:
+        chk.fields(f"{VRRP}.garp", vrrp["garp"], rules.GARP_FIELDS)
     rules.check_advert_int(chk, f"{VRRP}.advert_int", vrrp.get("advert_int", 1), version)
     rules.check_vrrp_auth(chk, f"{VRRP}.version", version, f"{VRRP}.auth_pass", vrrp.get("auth_pass"))
     states = {}

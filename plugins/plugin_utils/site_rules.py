@@ -193,6 +193,14 @@ PORT = integer(1, 65535, "a port number")
 WEIGHT = integer(0, 65535, "a weight")
 SECONDS = integer(1, 3600, "a number of seconds")
 PREEMPT_DELAY = number(0, 1000, "a number of seconds")
+# Gratuitous ARP after a takeover (keepalived's vrrp_instance garp_master_*; keepalived's defaults: a second
+# set 5 s later, 5 at a time, no refresh). keepalived 2.2.7 takes whole numbers: the delay up to 4294 s, the
+# repeat and refresh up to 2^32-1; we stop the repeat at 255 (a flood beyond) and the refresh at a day.
+GARP_FIELDS = {
+    "master_delay": integer(0, 4294, "a number of seconds (0: no second set)"),
+    "master_repeat": integer(1, 255, "a number of ARP messages"),
+    "master_refresh": integer(0, 86400, "a number of seconds (0: no refresh)"),
+}
 
 
 class Checker:
@@ -404,6 +412,7 @@ def director_errors(v: Mapping) -> list[str]:
         "director_vrrp_virtual_router_id": integer(1, 255, "a VRRP router id"),
         "director_vrrp_nopreempt": boolean,
         "director_vrrp_preempt_delay": PREEMPT_DELAY,
+        "director_vrrp_garp": None,
         "director_vrrp_unicast_src_ip": None,
         "director_vrrp_unicast_peers": None,
         "director_vip_prefix": integer(1, 128, "a prefix length"),
@@ -452,6 +461,8 @@ def director_errors(v: Mapping) -> list[str]:
         v.get("director_vrrp_preempt_delay"),
         ["director_vrrp_state"] if v.get("director_vrrp_state") == "MASTER" else [],
     )
+    if "director_vrrp_garp" in v:
+        chk.fields("director_vrrp_garp", v["director_vrrp_garp"], GARP_FIELDS)
     if "director_vrrp_unicast_peers" in v or v.get("director_vrrp_unicast_src_ip") not in (None, ""):
         check_unicast(
             chk,

@@ -132,6 +132,13 @@ DIRECTOR_FAULTS += [
     (("director_vrrp_state",), "MASTER", "director_vrrp_preempt_delay: keepalived ignores it when the initial state"),
     (("director_vrrp_nopreempt",), True, "director_vrrp_preempt_delay: 10 has no effect without preemption"),
 ]
+DIRECTOR_FAULTS += [
+    (("director_vrrp_garp",), [1], "director_vrrp_garp: [1] is not a mapping"),
+    (("director_vrrp_garp",), {"master_delay": -1}, "director_vrrp_garp.master_delay: -1 is out of range"),
+    (("director_vrrp_garp",), {"master_repeat": 256}, "director_vrrp_garp.master_repeat: 256 is out of range"),
+    (("director_vrrp_garp",), {"master_refresh": "60"}, "director_vrrp_garp.master_refresh: '60' is not"),
+    (("director_vrrp_garp",), {"refresh": 60}, "director_vrrp_garp.refresh: unknown key"),
+]
 BASES = {
     "director_vrrp_unicast": UNICAST,
     "director_vrrp_preempt_delay": dict(DIRECTOR, director_vrrp_preempt_delay=10),
