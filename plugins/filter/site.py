@@ -45,6 +45,8 @@ VRRP_FIELDS = {
     "preempt": rules.boolean,
     "preempt_delay": rules.PREEMPT_DELAY,
     "garp": None,  # checked with GARP_FIELDS
+    "track_interfaces": None,  # checked with the directors' interfaces
+    "track_scripts": None,
 }
 
 
@@ -200,6 +202,16 @@ def _check_vrrp(chk, vrrp, hostvars, directors, net, host_addresses):
                 interface,
                 f" ({', '.join(hosts)} use {interface}; or leave vip_label out)",
             )
+    if "track_interfaces" in vrrp or "track_scripts" in vrrp:
+        own = {name: f"lvs_director_interface of {', '.join(hosts)}" for name, hosts in interfaces.items()}
+        rules.check_tracking(
+            chk,
+            f"{VRRP}.track_interfaces",
+            vrrp.get("track_interfaces", []),
+            f"{VRRP}.track_scripts",
+            vrrp.get("track_scripts", []),
+            own,
+        )
     if not directors:
         chk.add("directors", "no director hosts were given to the site check")
     rules.check_preemption(

@@ -355,6 +355,53 @@ def check_unicast(chk: Checker, src_var: str, src, peers_var: str, peers) -> Non
         chk.add(src_var, f"is only used with unicast peers ({peers_var}); leave it empty for multicast VRRP")
 
 
+# Tracking (keepalived 2.2.7's limits): a tracked interface or script moves the priority by its weight
+# (-253..253; 0 or none: a failure puts the instance in FAULT); scripts run every interval seconds (1..4294),
+# fail after timeout seconds (1..4294), and count rise successes / fall failures (we stop these at 100).
+TRACK_WEIGHT = integer(-253, 253, "a weight")
+TRACK_INTERFACE_FIELDS = {"name": pattern(INTERFACE), "weight": TRACK_WEIGHT}
+TRACK_SCRIPT_FIELDS = {
+    "name": pattern(NAME),
+    "script": pattern(FILE_PATH),
+    "interval": integer(1, 4294, "a number of seconds"),
+    "timeout": integer(1, 4294, "a number of seconds"),
+    "weight": TRACK_WEIGHT,
+    "rise": integer(1, 100, "a count of successes"),
+    "fall": integer(1, 100, "a count of failures"),
+}
+
+
+def check_tracking(chk: Checker, if_var: str, interfaces, script_var: str, scripts, own: Mapping) -> None:
+    """track_interface (other interfaces than the instance's own, which keepalived always tracks and refuses
+    to list: own maps each own interface to where it is set) and vrrp_script entries, each name once."""
+    seen = set()
+    for idx, item in enumerate(chk.list_of(if_var, interfaces, lambda _v: None)):
+        var = f"{if_var}[{idx}]"
+        if not chk.fields(var, item, TRACK_INTERFACE_FIELDS, required=("name",)) or not INTERFACE.matches(
+            item.get("name")
+        ):
+            continue
+        name = item["name"]
+        if name in own:
+            chk.add(
+                f"{var}.name",
+                f"{name} is the VRRP interface ({own[name]}), which keepalived tracks already (and refuses to "
+                f"list); name other interfaces only",
+            )
+        elif name in seen:
+            chk.add(f"{var}.name", f"{name} is listed twice")
+        seen.add(name)
+    seen = set()
+    for idx, item in enumerate(chk.list_of(script_var, scripts, lambda _v: None)):
+        var = f"{script_var}[{idx}]"
+        if not chk.fields(var, item, TRACK_SCRIPT_FIELDS, required=("name", "script")):
+            continue
+        if NAME.matches(item.get("name")):
+            if item["name"] in seen:
+                chk.add(f"{var}.name", f"{item['name']} is listed twice")
+            seen.add(item["name"])
+
+
 def check_preemption(chk: Checker, nopreempt_var: str, nopreempt, delay_var: str, delay, masters) -> None:
     """keepalived clears nopreempt and preempt_delay on an instance whose initial state is MASTER (its -t
     rejects the file), and preempt_delay means nothing without preemption. masters: where the initial state
@@ -413,6 +460,8 @@ def director_errors(v: Mapping) -> list[str]:
         "director_vrrp_nopreempt": boolean,
         "director_vrrp_preempt_delay": PREEMPT_DELAY,
         "director_vrrp_garp": None,
+        "director_vrrp_track_interfaces": None,
+        "director_vrrp_track_scripts": None,
         "director_vrrp_unicast_src_ip": None,
         "director_vrrp_unicast_peers": None,
         "director_vip_prefix": integer(1, 128, "a prefix length"),
@@ -461,6 +510,15 @@ def director_errors(v: Mapping) -> list[str]:
         v.get("director_vrrp_preempt_delay"),
         ["director_vrrp_state"] if v.get("director_vrrp_state") == "MASTER" else [],
     )
+    if "director_vrrp_track_interfaces" in v or "director_vrrp_track_scripts" in v:
+        check_tracking(
+            chk,
+            "director_vrrp_track_interfaces",
+            v.get("director_vrrp_track_interfaces", []),
+            "director_vrrp_track_scripts",
+            v.get("director_vrrp_track_scripts", []),
+            {v.get("director_interface"): "director_interface"},
+        )
     if "director_vrrp_garp" in v:
         chk.fields("director_vrrp_garp", v["director_vrrp_garp"], GARP_FIELDS)
     if "director_vrrp_unicast_peers" in v or v.get("director_vrrp_unicast_src_ip") not in (None, ""):

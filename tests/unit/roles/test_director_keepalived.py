@@ -40,6 +40,23 @@ ACCEPTED = [
         ["garp_master_delay 0", "garp_master_repeat 255", "garp_master_refresh 86400"],
     ),
     (
+        "track interface",
+        dict(LAB, director_vrrp_track_interfaces=[{"name": "lo", "weight": -20}]),
+        ["track_interface {", "lo weight -20"],
+    ),
+    (
+        "track script (script_user root: 2.2.7's -t kills itself with another user, see docs/site.md)",
+        dict(
+            LAB,
+            director_script_user="root",
+            director_vrrp_track_scripts=[
+                {"name": "chk_true", "script": "/usr/bin/true", "interval": 2, "timeout": 1, "weight": -20},
+                {"name": "chk_more", "script": "/usr/bin/true", "rise": 2, "fall": 3},
+            ],
+        ),
+        ["enable_script_security", "script_user root", 'script "/usr/bin/true"', "track_script {", "chk_more"],
+    ),
+    (
         "unicast",
         dict(LAB, director_vrrp_unicast_src_ip="192.168.100.201", director_vrrp_unicast_peers=["192.168.100.202"]),
         ["unicast_src_ip 192.168.100.201", "unicast_peer {", "192.168.100.202"],
@@ -96,6 +113,22 @@ REFUSED = [
         "director_vrrp_garp.master_repeat",
         "garp_master_repeat",
     ),
+    (
+        "track the VRRP interface",
+        dict(LAB, director_vrrp_track_interfaces=[{"name": "IFNAME"}]),
+        "director_vrrp_track_interfaces[0].name",
+        "own interface",
+    ),
+    (
+        "track script weight",
+        dict(
+            LAB,
+            director_script_user="root",
+            director_vrrp_track_scripts=[{"name": "c", "script": "/usr/bin/true", "weight": 254}],
+        ),
+        "director_vrrp_track_scripts[0].weight",
+        "weight",
+    ),
 ]
 
 
@@ -105,6 +138,8 @@ def test_the_role_refuses_what_keepalived_refuses(values, var, words, tmp_path):
     e.g. 2.2.7's "nopreempt will not work with initial state MASTER - clearing"."""
     ifname = need_keepalived()
     values = dict(values, director_interface=ifname, director_vip_label=f"{ifname}:0")
+    if values.get("director_vrrp_track_interfaces") == [{"name": "IFNAME"}]:
+        values["director_vrrp_track_interfaces"] = [{"name": ifname}]
     assert [e.split(":")[0] for e in roles.director_check(values)] == [var]
     result = keepalived_test(render("director", "etc/keepalived/keepalived.conf.j2", **values), tmp_path)
     assert result.returncode != 0 and words in result.stdout + result.stderr, result.stdout + result.stderr

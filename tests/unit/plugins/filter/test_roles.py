@@ -139,7 +139,20 @@ DIRECTOR_FAULTS += [
     (("director_vrrp_garp",), {"master_refresh": "60"}, "director_vrrp_garp.master_refresh: '60' is not"),
     (("director_vrrp_garp",), {"refresh": 60}, "director_vrrp_garp.refresh: unknown key"),
 ]
+TRACKING = {"director_vrrp_track_interfaces": [{"name": "eth1", "weight": -20}]}
+TRACKING["director_vrrp_track_scripts"] = [{"name": "chk_web", "script": "/usr/local/bin/chk", "interval": 2}]
+DIRECTOR_FAULTS += [
+    (("director_vrrp_track_interfaces", 0, "name"), "ens33", "director_vrrp_track_interfaces[0].name: ens33 is the"),
+    (("director_vrrp_track_interfaces", 0, "name"), "eth1\n}", "director_vrrp_track_interfaces[0].name: "),
+    (("director_vrrp_track_interfaces", 0, "weight"), 300, "director_vrrp_track_interfaces[0].weight: 300"),
+    (("director_vrrp_track_scripts", 0, "script"), "/usr/local/bin/chk arg", "director_vrrp_track_scripts[0].script:"),
+    (("director_vrrp_track_scripts", 0, "script"), "/tmp/x;reboot", "director_vrrp_track_scripts[0].script:"),
+    (("director_vrrp_track_scripts", 0, "name"), KeyError, "director_vrrp_track_scripts[0].name: missing"),
+    (("director_vrrp_track_scripts", 0, "interval"), 0.5, "director_vrrp_track_scripts[0].interval:"),
+    (("director_vrrp_track_scripts", 0, "weight"), 254, "director_vrrp_track_scripts[0].weight:"),
+]
 BASES = {
+    "director_vrrp_track": dict(DIRECTOR, **TRACKING),
     "director_vrrp_unicast": UNICAST,
     "director_vrrp_preempt_delay": dict(DIRECTOR, director_vrrp_preempt_delay=10),
     "director_vrrp_state": dict(DIRECTOR, director_vrrp_preempt_delay=10),
