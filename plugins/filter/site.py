@@ -47,6 +47,7 @@ VRRP_FIELDS = {
     "garp": None,  # checked with GARP_FIELDS
     "track_interfaces": None,  # checked with the directors' interfaces
     "track_scripts": None,
+    "notify": None,  # checked with NOTIFY_FIELDS
 }
 
 
@@ -173,6 +174,8 @@ def _check_vrrp(chk, vrrp, hostvars, directors, net, host_addresses):
     if not chk.fields(VRRP, vrrp, VRRP_FIELDS, required=("virtual_router_id",)):
         vrrp = {}
     version = vrrp.get("version", 2)
+    if "notify" in vrrp:
+        chk.fields(f"{VRRP}.notify", vrrp["notify"], rules.NOTIFY_FIELDS)
     if "garp" in vrrp:
         chk.fields(f"{VRRP}.garp", vrrp["garp"], rules.GARP_FIELDS)
     rules.check_advert_int(chk, f"{VRRP}.advert_int", vrrp.get("advert_int", 1), version)

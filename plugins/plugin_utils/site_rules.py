@@ -371,6 +371,11 @@ TRACK_SCRIPT_FIELDS = {
 }
 
 
+# Scripts keepalived runs on a VRRP transition (notify_master, ... and notify for every transition); keepalived
+# logs each transition ("Entering MASTER STATE") to the journal without them.
+NOTIFY_FIELDS = {key: pattern(FILE_PATH) for key in ("master", "backup", "fault", "stop", "any")}
+
+
 def check_tracking(chk: Checker, if_var: str, interfaces, script_var: str, scripts, own: Mapping) -> None:
     """track_interface (other interfaces than the instance's own, which keepalived always tracks and refuses
     to list: own maps each own interface to where it is set) and vrrp_script entries, each name once."""
@@ -462,6 +467,7 @@ def director_errors(v: Mapping) -> list[str]:
         "director_vrrp_garp": None,
         "director_vrrp_track_interfaces": None,
         "director_vrrp_track_scripts": None,
+        "director_vrrp_notify": None,
         "director_vrrp_unicast_src_ip": None,
         "director_vrrp_unicast_peers": None,
         "director_vip_prefix": integer(1, 128, "a prefix length"),
@@ -519,6 +525,8 @@ def director_errors(v: Mapping) -> list[str]:
             v.get("director_vrrp_track_scripts", []),
             {v.get("director_interface"): "director_interface"},
         )
+    if "director_vrrp_notify" in v:
+        chk.fields("director_vrrp_notify", v["director_vrrp_notify"], NOTIFY_FIELDS)
     if "director_vrrp_garp" in v:
         chk.fields("director_vrrp_garp", v["director_vrrp_garp"], GARP_FIELDS)
     if "director_vrrp_unicast_peers" in v or v.get("director_vrrp_unicast_src_ip") not in (None, ""):

@@ -57,6 +57,20 @@ ACCEPTED = [
         ["enable_script_security", "script_user root", 'script "/usr/bin/true"', "track_script {", "chk_more"],
     ),
     (
+        "notify scripts",
+        dict(
+            LAB,
+            director_script_user="root",
+            director_vrrp_notify={k: "/usr/bin/true" for k in ("master", "backup", "fault", "stop", "any")},
+        ),
+        [
+            "enable_script_security",
+            'notify_master "/usr/bin/true"',
+            'notify_stop "/usr/bin/true"',
+            'notify "/usr/bin/true"',
+        ],
+    ),
+    (
         "unicast",
         dict(LAB, director_vrrp_unicast_src_ip="192.168.100.201", director_vrrp_unicast_peers=["192.168.100.202"]),
         ["unicast_src_ip 192.168.100.201", "unicast_peer {", "192.168.100.202"],

@@ -151,6 +151,11 @@ DIRECTOR_FAULTS += [
     (("director_vrrp_track_scripts", 0, "interval"), 0.5, "director_vrrp_track_scripts[0].interval:"),
     (("director_vrrp_track_scripts", 0, "weight"), 254, "director_vrrp_track_scripts[0].weight:"),
 ]
+DIRECTOR_FAULTS += [
+    (("director_vrrp_notify",), {"master": "/etc/keepalived/m.sh'"}, "director_vrrp_notify.master:"),
+    (("director_vrrp_notify",), {"any": "/x/$(id)"}, "director_vrrp_notify.any:"),
+    (("director_vrrp_notify",), {"up": "/x"}, "director_vrrp_notify.up: unknown key"),
+]
 BASES = {
     "director_vrrp_track": dict(DIRECTOR, **TRACKING),
     "director_vrrp_unicast": UNICAST,
