@@ -48,6 +48,7 @@ VRRP_FIELDS = {
     "track_interfaces": None,  # checked with the directors' interfaces
     "track_scripts": None,
     "notify": None,  # checked with NOTIFY_FIELDS
+    "sync": None,  # checked with SYNC_FIELDS
 }
 
 
@@ -174,6 +175,8 @@ def _check_vrrp(chk, vrrp, hostvars, directors, net, host_addresses):
     if not chk.fields(VRRP, vrrp, VRRP_FIELDS, required=("virtual_router_id",)):
         vrrp = {}
     version = vrrp.get("version", 2)
+    if "sync" in vrrp:
+        chk.fields(f"{VRRP}.sync", vrrp["sync"], rules.SYNC_FIELDS)
     if "notify" in vrrp:
         chk.fields(f"{VRRP}.notify", vrrp["notify"], rules.NOTIFY_FIELDS)
     if "garp" in vrrp:

@@ -376,6 +376,15 @@ TRACK_SCRIPT_FIELDS = {
 NOTIFY_FIELDS = {key: pattern(FILE_PATH) for key in ("master", "backup", "fault", "stop", "any")}
 
 
+# Connection sync (keepalived's lvs_sync_daemon in global_defs): on, its sync id 0..255 (keepalived's
+# default is the VRRP router id), the interface the kernel's sync daemon sends and listens on.
+SYNC_FIELDS = {
+    "enabled": boolean,
+    "id": integer(0, 255, "a sync id"),
+    "interface": pattern(INTERFACE),
+}
+
+
 def check_tracking(chk: Checker, if_var: str, interfaces, script_var: str, scripts, own: Mapping) -> None:
     """track_interface (other interfaces than the instance's own, which keepalived always tracks and refuses
     to list: own maps each own interface to where it is set) and vrrp_script entries, each name once."""
@@ -468,6 +477,9 @@ def director_errors(v: Mapping) -> list[str]:
         "director_vrrp_track_interfaces": None,
         "director_vrrp_track_scripts": None,
         "director_vrrp_notify": None,
+        "director_lvs_sync_enabled": boolean,
+        "director_lvs_sync_id": SYNC_FIELDS["id"],
+        "director_lvs_sync_interface": SYNC_FIELDS["interface"],
         "director_vrrp_unicast_src_ip": None,
         "director_vrrp_unicast_peers": None,
         "director_vip_prefix": integer(1, 128, "a prefix length"),

@@ -71,6 +71,16 @@ ACCEPTED = [
         ],
     ),
     (
+        "connection sync",
+        dict(LAB, director_lvs_sync_enabled=True, director_lvs_sync_id=7),
+        ["lvs_sync_daemon IFNAME VI_1 id 7"],
+    ),
+    (
+        "connection sync, the defaults",
+        dict(V3, director_lvs_sync_enabled=True, director_vrrp_unicast_peers=["192.168.100.202"]),
+        ["lvs_sync_daemon IFNAME VI_1 id 51", "unicast_peer {"],
+    ),
+    (
         "unicast",
         dict(LAB, director_vrrp_unicast_src_ip="192.168.100.201", director_vrrp_unicast_peers=["192.168.100.202"]),
         ["unicast_src_ip 192.168.100.201", "unicast_peer {", "192.168.100.202"],
@@ -94,7 +104,7 @@ def test_keepalived_accepts_what_the_role_renders(values, lines, tmp_path):
     ifname = need_keepalived()
     text = rendered(values, ifname)
     for line in lines:
-        assert line in [t.strip() for t in text.splitlines()], text
+        assert line.replace("IFNAME", ifname) in [t.strip() for t in text.splitlines()], text
     result = keepalived_test(text, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr + text
 

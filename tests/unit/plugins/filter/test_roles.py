@@ -35,6 +35,8 @@ def defaults(role):
             values[key] = {
                 "director_router_id": "dr1",
                 "director_vip_label": "ens33:0",
+                "director_lvs_sync_id": 51,
+                "director_lvs_sync_interface": "ens33",
                 "realserver_page_text": "web1",
             }[key]
     return values
@@ -155,6 +157,11 @@ DIRECTOR_FAULTS += [
     (("director_vrrp_notify",), {"master": "/etc/keepalived/m.sh'"}, "director_vrrp_notify.master:"),
     (("director_vrrp_notify",), {"any": "/x/$(id)"}, "director_vrrp_notify.any:"),
     (("director_vrrp_notify",), {"up": "/x"}, "director_vrrp_notify.up: unknown key"),
+]
+DIRECTOR_FAULTS += [
+    (("director_lvs_sync_enabled",), "true", "director_lvs_sync_enabled: 'true' is not true or false"),
+    (("director_lvs_sync_id",), -1, "director_lvs_sync_id: -1 is out of range"),
+    (("director_lvs_sync_interface",), "ens33 VI_2 id 9", "director_lvs_sync_interface: "),
 ]
 BASES = {
     "director_vrrp_track": dict(DIRECTOR, **TRACKING),
