@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The preflight playbook (lvs.ha.preflight, the first play of the site) on real inventories, without hosts:
-the lab's and the example production inventory pass; each bad input of molecule/shared/vars/bad_inputs.yml
-stops it with the message that names the variable. No host is contacted: every address is in the inventory."""
+the lab's and the example production inventories (plain and fast) pass; each bad input of
+molecule/shared/vars/bad_inputs.yml stops it with the message that names the variable. No host is contacted:
+every address is in the inventory."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ def test_example_inventory_passes(tmp_path):
     password = tmp_path / "vault-password"
     password.write_text(EXAMPLE_VAULT_PASSWORD + "\n")
     result = preflight("-i", "inventories/example", "--vault-password-file", str(password))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_example_fast_inventory_passes():
+    result = preflight("-i", "inventories/example-fast")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

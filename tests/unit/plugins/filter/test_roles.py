@@ -141,8 +141,10 @@ DIRECTOR_FAULTS += [
     (("director_vrrp_garp",), {"master_refresh": "60"}, "director_vrrp_garp.master_refresh: '60' is not"),
     (("director_vrrp_garp",), {"refresh": 60}, "director_vrrp_garp.refresh: unknown key"),
 ]
-TRACKING = {"director_vrrp_track_interfaces": [{"name": "eth1", "weight": -20}]}
-TRACKING["director_vrrp_track_scripts"] = [{"name": "chk_web", "script": "/usr/local/bin/chk", "interval": 2}]
+TRACKING = {
+    "director_vrrp_track_interfaces": [{"name": "eth1", "weight": -20}],
+    "director_vrrp_track_scripts": [{"name": "chk_web", "script": "/usr/local/bin/chk", "interval": 2}],
+}
 DIRECTOR_FAULTS += [
     (("director_vrrp_track_interfaces", 0, "name"), "ens33", "director_vrrp_track_interfaces[0].name: ens33 is the"),
     (("director_vrrp_track_interfaces", 0, "name"), "eth1\n}", "director_vrrp_track_interfaces[0].name: "),
