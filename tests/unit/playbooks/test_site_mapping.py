@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The site playbook's mapping of the model to the director role's variables, on real inventories, without
+hosts: a playbook made from the directors play of playbooks/site.yml (its play vars and the role's vars, read
+from the file, not copied) runs the role's input check (tasks_from input.yml) and its keepalived.conf template
+on this machine (connection local), and keepalived -t tests what it wrote. lvs_director_interface is set to an
+Ethernet interface of this machine (see tests/unit/roles/render.py: keepalived -t wants it to exist)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible_collections.lvs.ha.tests.unit.roles.render import keepalived_test, need_keepalived
+
+ROOT = Path(__file__).resolve().parents[3]
+TEMPLATE = ROOT / "roles/director/templates/etc/keepalived/keepalived.conf.j2"
+
+
+def directors_play():
+    plays = yaml.safe_load((ROOT / "playbooks/site.yml").read_text())
+    play = next(p for p in plays if p.get("name", "").startswith("Directors"))
+    role = next(r for r in play["roles"] if r["role"] == "lvs.ha.director")
+    return play["vars"], role["vars"]
+
+
+def render_site(inventory: str, tmp_path: Path, ifname: str, *extra: str) -> subprocess.CompletedProcess:
+    play_vars, role_vars = directors_play()
+    playbook = [
+        {
+            "name": "The director role's input check and keepalived.conf, as the site hands them the model",
+            "hosts": "directors",
+            "connection": "local",
+            "gather_facts": False,
+            "vars": dict(play_vars, ansible_python_interpreter=sys.executable),
+            "tasks": [
+                {
+                    "name": "Input check",
+                    "ansible.builtin.import_role": {"name": "lvs.ha.director", "tasks_from": "input.yml"},
+                    "vars": role_vars,
+                },
+                {
+                    "name": "keepalived.conf",
+                    "ansible.builtin.template": {
+                        "src": str(TEMPLATE),
+                        "dest": f"{tmp_path}/{{{{ inventory_hostname }}}}.conf",
+                        "mode": "0600",
+                    },
+                    "vars": role_vars,
+                },
+            ],
+        }
+    ]
+    path = tmp_path / "site-directors.yml"
+    path.write_text(yaml.safe_dump(playbook, sort_keys=False))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory, str(path)]
+    command += ["-e", json.dumps({"lvs_director_interface": ifname}), *extra]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
+
+
+def lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text().splitlines()]
+
+
+def test_fast_profile_renders_unicast_sync_and_v3(tmp_path):
+    ifname = need_keepalived()
+    result = render_site("inventories/example-fast", tmp_path, ifname)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for host, own, peer, state in (
+        ("lb1.mgmt.example.com", "10.20.0.11", "10.20.0.12", "MASTER"),
+        ("lb2.mgmt.example.com", "10.20.0.12", "10.20.0.11", "BACKUP"),
+    ):
+        conf = tmp_path / f"{host}.conf"
+        text = lines(conf)
+        for line in (
+            "vrrp_version 3",
+            "advert_int 0.1",
+            f"state {state}",
+            f"unicast_src_ip {own}",
+            peer,
+            f"lvs_sync_daemon {ifname} VI_WEB id 61",
+        ):
+            assert line in text, (line, text)
+        assert not any(t.startswith(("auth_pass", "nopreempt", "preempt_delay", "track_", "notify")) for t in text)
+        checked = keepalived_test(conf.read_text(), tmp_path)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_lab_profile_stays_the_seed(tmp_path):
+    ifname = need_keepalived()
+    # the lab's model with its one change: the VIP label on this machine's interface
+    model = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/site.yml").read_text())["lvs_vrrp"]
+    model = dict(model, vip_label=f"{ifname}:0")
+    result = render_site("inventories/lab", tmp_path, ifname, "--limit", "dr2", "-e", json.dumps({"lvs_vrrp": model}))
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = lines(tmp_path / "dr2.conf")
+    for line in ("vrrp_version 2", "advert_int 1", "state BACKUP", "priority 90", "auth_pass lvs-lab1"):
+        assert line in text, (line, text)
+    assert not any(t.startswith(("unicast", "lvs_sync_daemon", "nopreempt", "preempt_delay", "garp_")) for t in text)
+    checked = keepalived_test((tmp_path / "dr2.conf").read_text(), tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize(
+    "vrrp,message",
+    [
+        ({"preempt": False}, "director_vrrp_nopreempt: keepalived ignores it when the initial state is MASTER"),
+        ({"sync": {"enabled": True, "id": 300}}, "director_lvs_sync_id: 300 is out of range"),
+    ],
+    ids=["nopreempt on the MASTER", "sync id"],
+)
+def test_the_role_check_refuses_what_the_site_hands_it(vrrp, message, tmp_path):
+    """Past the preflight (not run here), the role's own check still stops a bad model on the host."""
+    ifname = need_keepalived()
+    model = yaml.safe_load((ROOT / "inventories/example-fast/group_vars/all/site.yml").read_text())["lvs_vrrp"]
+    result = render_site(
+        "inventories/example-fast", tmp_path, ifname, "--limit", "lb1*", "-e", json.dumps({"lvs_vrrp": model | vrrp})
+    )
+    assert result.returncode != 0 and message in result.stdout, result.stdout[-3000:]
+    assert not (tmp_path / "lb1.mgmt.example.com.conf").exists()
