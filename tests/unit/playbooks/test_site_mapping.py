@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The site playbook's mapping of the model to the director role's variables, on real inventories, without
 hosts: a playbook made from the directors play of playbooks/site.yml (its play vars and the role's vars, read
-from the file, not copied) runs the role's input check (tasks_from input.yml) and its keepalived.conf template
-on this machine (connection local), and keepalived -t tests what it wrote. lvs_director_interface is set to an
-Ethernet interface of this machine (see tests/unit/roles/render.py: keepalived -t wants it to exist)."""
+from the file, not copied) runs the role's argument specs, its input check (tasks_from input.yml) and its
+keepalived.conf template on this machine (connection local), and keepalived -t tests what it wrote.
+lvs_director_interface is set to an Ethernet interface of this machine (see tests/unit/roles/render.py:
+keepalived -t wants it to exist)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ from ansible_collections.lvs.ha.tests.unit.roles.render import keepalived_test, 
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "roles/director/templates/etc/keepalived/keepalived.conf.j2"
+SPECS = yaml.safe_load((ROOT / "roles/director/meta/argument_specs.yml").read_text())["argument_specs"]["main"][
+    "options"
+]
 
 
 def directors_play():
@@ -38,6 +42,14 @@ def render_site(inventory: str, tmp_path: Path, ifname: str, *extra: str) -> sub
             "gather_facts": False,
             "vars": dict(play_vars, ansible_python_interpreter=sys.executable),
             "tasks": [
+                {
+                    "name": "The role's argument specs (what the role's main entry point validates first)",
+                    "ansible.builtin.validate_argument_spec": {
+                        "argument_spec": SPECS,
+                        "provided_arguments": {key: f"{{{{ {key} }}}}" for key in role_vars},
+                    },
+                    "vars": role_vars,
+                },
                 {
                     "name": "Input check",
                     "ansible.builtin.import_role": {"name": "lvs.ha.director", "tasks_from": "input.yml"},
