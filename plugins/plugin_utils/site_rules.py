@@ -385,6 +385,41 @@ SYNC_FIELDS = {
 }
 
 
+INSTANCE_FIELDS = {
+    "name": pattern(NAME),
+    "virtual_router_id": integer(1, 255, "a VRRP router id"),
+    "state": choice(VRRP_STATES),
+    "priority": integer(1, 255, "a VRRP priority"),
+    "vips": None,  # checked below
+}
+
+
+def check_instances(chk: Checker, var: str, instances) -> list[str]:
+    """Several VRRP instances on one director (active-active): each name, router id and VIP once. Returns the
+    variables of the instances whose initial state is MASTER."""
+    masters = []
+    names, ids, vips = {}, {}, {}
+    for idx, inst in enumerate(chk.list_of(var, instances, lambda _v: None)):
+        ivar = f"{var}[{idx}]"
+        if not chk.fields(ivar, inst, INSTANCE_FIELDS, required=tuple(INSTANCE_FIELDS)):
+            continue
+        for key, seen in (("name", names), ("virtual_router_id", ids)):
+            value = inst.get(key)
+            if INSTANCE_FIELDS[key](value) is None:
+                if value in seen:
+                    chk.add(f"{ivar}.{key}", f"{value} is also {var}[{seen[value]}]'s; each instance needs its own")
+                seen.setdefault(value, idx)
+        if "vips" in inst:
+            for vidx, vip in enumerate(chk.list_of(f"{ivar}.vips", inst["vips"], address, allow_empty=False)):
+                if address(vip) is None:
+                    if vip in vips:
+                        chk.add(f"{ivar}.vips[{vidx}]", f"{vip} is also in {vips[vip]}; a VIP belongs to one instance")
+                    vips.setdefault(vip, f"{var}[{idx}]")
+        if inst.get("state") == "MASTER":
+            masters.append(f"{ivar}.state")
+    return masters
+
+
 def check_tracking(chk: Checker, if_var: str, interfaces, script_var: str, scripts, own: Mapping) -> None:
     """track_interface (other interfaces than the instance's own, which keepalived always tracks and refuses
     to list: own maps each own interface to where it is set) and vrrp_script entries, each name once."""
@@ -477,6 +512,7 @@ def director_errors(v: Mapping) -> list[str]:
         "director_vrrp_track_interfaces": None,
         "director_vrrp_track_scripts": None,
         "director_vrrp_notify": None,
+        "director_vrrp_instances": None,
         "director_lvs_sync_enabled": boolean,
         "director_lvs_sync_id": SYNC_FIELDS["id"],
         "director_lvs_sync_interface": SYNC_FIELDS["interface"],
@@ -503,30 +539,39 @@ def director_errors(v: Mapping) -> list[str]:
         chk.list_of("director_packages", v["director_packages"], pattern(PACKAGE))
     if "director_kernel_modules" in v:
         chk.list_of("director_kernel_modules", v["director_kernel_modules"], pattern(KERNEL_MODULE))
+    named_vips = []
     if "director_vips" in v:
         vips = chk.list_of("director_vips", v["director_vips"], address)
-        prefix = v.get("director_vip_prefix")
-        for idx, vip in enumerate(vips):
-            parsed = ip_address(vip)
-            if parsed is not None and is_int(prefix) and prefix > parsed.max_prefixlen:
-                chk.add(
-                    "director_vip_prefix",
-                    f"{prefix} is longer than the IPv{parsed.version} VIP "
-                    f"director_vips[{idx}] {parsed}; write at most {parsed.max_prefixlen}",
-                )
+        named_vips += [(f"director_vips[{idx}]", vip) for idx, vip in enumerate(vips)]
+    for iidx, inst in enumerate(v.get("director_vrrp_instances") or []):
+        if isinstance(inst, Mapping) and isinstance(inst.get("vips"), list):
+            named_vips += [(f"director_vrrp_instances[{iidx}].vips[{i}]", vip) for i, vip in enumerate(inst["vips"])]
+    prefix = v.get("director_vip_prefix")
+    for name, vip in named_vips:
+        parsed = ip_address(vip)
+        if parsed is not None and is_int(prefix) and prefix > parsed.max_prefixlen:
+            chk.add(
+                "director_vip_prefix",
+                f"{prefix} is longer than the IPv{parsed.version} VIP {name} {parsed}; write at most "
+                f"{parsed.max_prefixlen}",
+            )
     if "director_vip_label" in v and INTERFACE.matches(v.get("director_interface")):
         check_label(chk, "director_vip_label", v["director_vip_label"], v["director_interface"])
     version = v.get("director_vrrp_version", 2)
     if "director_vrrp_advert_int" in v:
         check_advert_int(chk, "director_vrrp_advert_int", v["director_vrrp_advert_int"], version)
     check_vrrp_auth(chk, "director_vrrp_version", version, "director_vrrp_auth_pass", v.get("director_vrrp_auth_pass"))
+    instances = v.get("director_vrrp_instances") or []
+    masters = check_instances(chk, "director_vrrp_instances", instances) if instances else []
+    if not instances and v.get("director_vrrp_state") == "MASTER":
+        masters = ["director_vrrp_state"]
     check_preemption(
         chk,
         "director_vrrp_nopreempt",
         v.get("director_vrrp_nopreempt"),
         "director_vrrp_preempt_delay",
         v.get("director_vrrp_preempt_delay"),
-        ["director_vrrp_state"] if v.get("director_vrrp_state") == "MASTER" else [],
+        masters,
     )
     if "director_vrrp_track_interfaces" in v or "director_vrrp_track_scripts" in v:
         check_tracking(

@@ -24,6 +24,7 @@ ROOT = Path(rules.__file__).resolve().parents[2]
 OWNERS = {
     ("roles/director/meta/argument_specs.yml", "director_vrrp_version"): rules.VRRP_VERSIONS,
     ("roles/director/meta/argument_specs.yml", "director_vrrp_state"): rules.VRRP_STATES,
+    ("roles/director/meta/argument_specs.yml", "director_vrrp_instances.state"): rules.VRRP_STATES,
     ("roles/director/meta/argument_specs.yml", "director_ipvs_manager"): rules.IPVS_MANAGERS,
     ("roles/director/meta/argument_specs.yml", "director_ipvs_purge"): rules.IPVS_PURGE_MODES,
     ("roles/director/meta/argument_specs.yml", "director_services.protocol"): rules.PROTOCOLS,

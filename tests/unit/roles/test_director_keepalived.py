@@ -81,6 +81,30 @@ ACCEPTED = [
         ["lvs_sync_daemon IFNAME VI_1 id 51", "unicast_peer {"],
     ),
     (
+        "active-active, with sync",
+        dict(
+            LAB,
+            director_lvs_sync_enabled=True,
+            director_vrrp_instances=[
+                {
+                    "name": "VI_A",
+                    "virtual_router_id": 51,
+                    "state": "MASTER",
+                    "priority": 100,
+                    "vips": ["192.168.100.10"],
+                },
+                {
+                    "name": "VI_B",
+                    "virtual_router_id": 52,
+                    "state": "BACKUP",
+                    "priority": 90,
+                    "vips": ["192.168.100.11"],
+                },
+            ],
+        ),
+        ["lvs_sync_daemon IFNAME id 51", "vrrp_instance VI_A {", "vrrp_instance VI_B {", "virtual_router_id 52"],
+    ),
+    (
         "unicast",
         dict(LAB, director_vrrp_unicast_src_ip="192.168.100.201", director_vrrp_unicast_peers=["192.168.100.202"]),
         ["unicast_src_ip 192.168.100.201", "unicast_peer {", "192.168.100.202"],

@@ -165,7 +165,26 @@ DIRECTOR_FAULTS += [
     (("director_lvs_sync_id",), -1, "director_lvs_sync_id: -1 is out of range"),
     (("director_lvs_sync_interface",), "ens33 VI_2 id 9", "director_lvs_sync_interface: "),
 ]
+ACTIVE_ACTIVE = [
+    {"name": "VI_A", "virtual_router_id": 51, "state": "MASTER", "priority": 100, "vips": ["192.168.100.10"]},
+    {"name": "VI_B", "virtual_router_id": 52, "state": "BACKUP", "priority": 90, "vips": ["192.168.100.11"]},
+]
+DIRECTOR_FAULTS += [
+    (("director_vrrp_instances",), {"name": "VI_A"}, "director_vrrp_instances: {'name': 'VI_A'} is not a list"),
+    (("director_vrrp_instances", 1, "name"), "VI_A", "director_vrrp_instances[1].name: VI_A is also"),
+    (("director_vrrp_instances", 1, "name"), "VI B", "director_vrrp_instances[1].name: "),
+    (("director_vrrp_instances", 1, "virtual_router_id"), 51, "director_vrrp_instances[1].virtual_router_id: 51 is"),
+    (("director_vrrp_instances", 1, "virtual_router_id"), 0, "director_vrrp_instances[1].virtual_router_id: 0"),
+    (("director_vrrp_instances", 1, "state"), "backup", "director_vrrp_instances[1].state: "),
+    (("director_vrrp_instances", 1, "priority"), 256, "director_vrrp_instances[1].priority: 256"),
+    (("director_vrrp_instances", 1, "vips"), [], "director_vrrp_instances[1].vips: must not be empty"),
+    (("director_vrrp_instances", 1, "vips", 0), "192.168.100.10", "director_vrrp_instances[1].vips[0]: 192.168.100.10"),
+    (("director_vrrp_instances", 1, "vips", 0), "192.168.100.11 }", "director_vrrp_instances[1].vips[0]: "),
+    (("director_vrrp_instances", 1, "vips"), KeyError, "director_vrrp_instances[1].vips: missing"),
+    (("director_vrrp_instances", 1, "weight"), 1, "director_vrrp_instances[1].weight: unknown key"),
+]
 BASES = {
+    "director_vrrp_instances": dict(DIRECTOR, director_vrrp_instances=ACTIVE_ACTIVE),
     "director_vrrp_track": dict(DIRECTOR, **TRACKING),
     "director_vrrp_unicast": UNICAST,
     "director_vrrp_preempt_delay": dict(DIRECTOR, director_vrrp_preempt_delay=10),
@@ -214,6 +233,22 @@ REALSERVER_FAULTS = [
 def test_realserver_fault_gives_one_message_naming_the_variable(path, value, start):
     errors = roles.realserver_check(changed(REALSERVER, path, value))
     assert len(errors) == 1 and errors[0].startswith(start), errors
+
+
+def test_active_active_preemption_needs_every_instance_backup():
+    values = dict(DIRECTOR, director_vrrp_instances=ACTIVE_ACTIVE, director_vrrp_nopreempt=True)
+    message = (
+        "director_vrrp_nopreempt: keepalived ignores it when the initial state is MASTER; set "
+        "director_vrrp_instances[0].state to BACKUP (the priorities elect the first MASTER)"
+    )
+    assert roles.director_check(values) == [message]
+    backups = [dict(inst, state="BACKUP") for inst in ACTIVE_ACTIVE]
+    assert roles.director_check(dict(values, director_vrrp_instances=backups)) == []
+    values = dict(DIRECTOR, director_vips=[], director_vrrp_instances=ACTIVE_ACTIVE, director_vip_prefix=64)
+    assert [e[:82] for e in roles.director_check(values)] == [
+        "director_vip_prefix: 64 is longer than the IPv4 VIP director_vrrp_instances[0].vip",
+        "director_vip_prefix: 64 is longer than the IPv4 VIP director_vrrp_instances[1].vip",
+    ]
 
 
 def test_auth_pass_never_appears_in_a_message():
