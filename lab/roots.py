@@ -75,7 +75,45 @@ DISABLED_LINKS = (
 )
 # The units every lab host masks (topology.MASKED_UNITS), and trixie's sshd-keygen, which would make RSA and
 # ECDSA keys at boot (about 5 s for RSA under TCG): each host gets its own ed25519 key from the lab instead.
-MASKED = (*topology.MASKED_UNITS, "sshd-keygen.service")
+# Then units with nothing to do in a container that the kernel and nspawn already set up, each of which cost
+# 2-5 s of emulated CPU at every boot, most of them on the way to sshd: static device nodes (nspawn makes
+# /dev), the pstore archive, hugepages, the remount of / by an empty fstab.
+MASKED = (
+    *topology.MASKED_UNITS,
+    "sshd-keygen.service",
+    "kmod-static-nodes.service",
+    "modprobe@efi_pstore.service",
+    "systemd-pstore.service",
+    "dev-hugepages.mount",
+    "systemd-remount-fs.service",
+    "systemd-journal-flush.service",  # the journal stays in /run (DROP_INS): nothing to flush
+)
+# Generators that find nothing to generate in a lab host (no disks, partitions, TPM, hibernation image,
+# serial console, kernel command line of its own, VSOCK or AF_UNIX ssh) but cost systemd an exec each, under
+# emulation, before it loads a unit. Masked as systemd allows: a link to /dev/null in /etc. The sysv and
+# rc-local generators stay, as on any Debian server (packages may still ship init scripts).
+MASKED_GENERATORS = (
+    "systemd-debug-generator",
+    "systemd-fstab-generator",
+    "systemd-getty-generator",
+    "systemd-gpt-auto-generator",
+    "systemd-hibernate-resume-generator",
+    "systemd-run-generator",
+    "systemd-ssh-generator",
+    "systemd-system-update-generator",
+    "systemd-tpm2-generator",
+)
+# Drop-ins the lab adds to every root: the journal in /run only (no flush to /var/log/journal on the way to
+# sshd, about 2 s per boot; a reboot starts a new journal, as the runtime state it is), and sshd started
+# without its `sshd -t` pre-check, which parses the same configuration sshd parses right after (about 1 s).
+DROP_INS = {
+    "etc/systemd/journald.conf.d/lvs-lab.conf": "[Journal]\nStorage=volatile\n",
+    "etc/systemd/system/ssh.service.d/lvs-lab.conf": "[Service]\nExecStartPre=\n",
+}
+# The stamps systemd-update-done writes after a first boot: with them, the units that only run after /usr
+# changed (ldconfig, sysusers, the journal catalog, update-done itself; about 6 s before sshd under TCG) find
+# the root up to date at every host's first boot, as they would on an installed server.
+UPDATE_STAMPS = ("etc/.updated", "var/.updated")
 
 
 def mode() -> str:
@@ -210,6 +248,18 @@ def finish_root(root: Path) -> None:
         target.unlink(missing_ok=True)
         target.symlink_to("/dev/null")
     (root / "etc/fstab").write_text("# lvs.ha lab host: no file systems to mount\n")
+    generators = root / "etc/systemd/system-generators"
+    generators.mkdir(parents=True, exist_ok=True)
+    for name in MASKED_GENERATORS:
+        (generators / name).unlink(missing_ok=True)
+        (generators / name).symlink_to("/dev/null")
+    for rel, text in DROP_INS.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("# lvs.ha lab: see lab/roots.py\n" + text)
+    usr = (root / "usr").stat().st_mtime_ns
+    for stamp in UPDATE_STAMPS:
+        (root / stamp).write_text(f"# Written by the lvs.ha lab as systemd-update-done would.\nTIMESTAMP_NSEC={usr}\n")
+        os.utime(root / stamp, ns=(usr, usr))
 
 
 def built(name: str) -> bool:

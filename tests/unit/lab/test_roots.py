@@ -100,12 +100,32 @@ def test_finish_root_strips_identity_and_periodic_jobs(tmp_path):
     timers.mkdir(parents=True)
     (timers / "apt-daily.timer").symlink_to("/usr/lib/systemd/system/apt-daily.timer")
     (root / "etc/systemd/system/sshd-keygen.service").symlink_to("/usr/lib/systemd/system/sshd-keygen.service")
+    (root / "usr").mkdir()
+    (root / "var").mkdir()
     roots.finish_root(root)
     assert sorted(p.name for p in (root / "etc/ssh").iterdir()) == ["sshd_config"]
     assert (root / "etc/machine-id").read_text() == ""
     assert not (timers / "apt-daily.timer").is_symlink()
     assert os.readlink(root / "etc/systemd/system/sshd-keygen.service") == "/dev/null"
     assert os.readlink(root / "etc/systemd/system/user@.service") == "/dev/null"
+
+
+def test_finish_root_spares_a_first_boot_the_units_with_nothing_to_do(tmp_path):
+    root = tmp_path
+    for folder in ("etc/ssh", "etc/systemd/system", "usr", "var"):
+        (root / folder).mkdir(parents=True)
+    os.utime(root / "usr", ns=(1_700_000_000_123_456_789, 1_700_000_000_123_456_789))
+    roots.finish_root(root)
+    # systemd's ConditionNeedsUpdate= compares these with /usr: equal means up to date
+    for stamp in ("etc/.updated", "var/.updated"):
+        assert (root / stamp).stat().st_mtime_ns == 1_700_000_000_123_456_789
+        assert "TIMESTAMP_NSEC=1700000000123456789\n" in (root / stamp).read_text()
+    generators = root / "etc/systemd/system-generators"
+    assert os.readlink(generators / "systemd-gpt-auto-generator") == "/dev/null"
+    assert not (generators / "systemd-sysv-generator").exists()
+    assert os.readlink(root / "etc/systemd/system/kmod-static-nodes.service") == "/dev/null"
+    assert "Storage=volatile" in (root / "etc/systemd/journald.conf.d/lvs-lab.conf").read_text()
+    assert "ExecStartPre=\n" in (root / "etc/systemd/system/ssh.service.d/lvs-lab.conf").read_text()
 
 
 def test_built_follows_the_key(tmp_path, monkeypatch):
