@@ -233,6 +233,12 @@ def mmdebstrap_argv(name: str, root: Path, repo: Path) -> list[str]:
     ]
 
 
+def mask(link: Path) -> None:
+    """Mask a unit or generator as `systemctl mask` does: its name in /etc, a link to /dev/null."""
+    link.unlink(missing_ok=True)
+    link.symlink_to("/dev/null")
+
+
 def finish_root(root: Path) -> None:
     """What every lab host shares beyond the packages: no identity (each host gets its own), no periodic
     jobs, the masked units."""
@@ -244,15 +250,12 @@ def finish_root(root: Path) -> None:
     for link in DISABLED_LINKS:
         (system / link).unlink(missing_ok=True)
     for unit in MASKED:
-        target = system / unit
-        target.unlink(missing_ok=True)
-        target.symlink_to("/dev/null")
+        mask(system / unit)
     (root / "etc/fstab").write_text("# lvs.ha lab host: no file systems to mount\n")
     generators = root / "etc/systemd/system-generators"
     generators.mkdir(parents=True, exist_ok=True)
     for name in MASKED_GENERATORS:
-        (generators / name).unlink(missing_ok=True)
-        (generators / name).symlink_to("/dev/null")
+        mask(generators / name)
     for rel, text in DROP_INS.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("# lvs.ha lab: see lab/roots.py\n" + text)
