@@ -4,8 +4,8 @@
 For every target (default: those whose aliases name `netns`):
   * a fresh namespace lvsha-it-<random> with lo up and an interface ens33 (dummy; a veth pair kept inside the
     namespace when the kernel has no dummy driver);
-  * a private mount namespace inside it where an empty temp dir is bind-mounted over /etc/sysctl.d, so the
-    host's real /etc/sysctl.d is never written;
+  * a private mount namespace inside it where empty temp dirs are bind-mounted over /etc/sysctl.d and
+    /etc/systemd/system, so the host's real ones are never written;
   * ansible-playbook -i localhost, -c local with a wrapper playbook that runs the target as a role.
 The namespace and temp dirs are removed whatever happens. As a guard, the host's /etc/sysctl.d and its own
 ARP sysctls are compared before and after the run.
@@ -97,6 +97,8 @@ def run_target(target: str, verbose: int) -> bool:
     try:
         sysctl_d = work / "sysctl.d"
         sysctl_d.mkdir()
+        units = work / "systemd-system"
+        units.mkdir()
         playbook = work / "playbook.yml"
         playbook.write_text(WRAPPER.format(target=target))
         config = work / "ansible.cfg"
@@ -118,8 +120,9 @@ def run_target(target: str, verbose: int) -> bool:
             f"ansible_python_interpreter={sys.executable}",
             str(playbook),
         ] + (["-" + "v" * verbose] if verbose else [])
-        # $1 is the temp dir to bind over /etc/sysctl.d; the rest is the command, passed without a shell parse.
-        inner = 'mount --bind "$1" /etc/sysctl.d && shift && exec "$@"'
+        # $1 and $2 are the temp dirs to bind over /etc/sysctl.d and /etc/systemd/system; the rest is the command,
+        # passed without a shell parse.
+        inner = 'mount --bind "$1" /etc/sysctl.d && mount --bind "$2" /etc/systemd/system && shift 2 && exec "$@"'
         argv = [
             "ip",
             "netns",
@@ -134,8 +137,13 @@ def run_target(target: str, verbose: int) -> bool:
             inner,
             "sh",
             str(sysctl_d),
+            str(units),
         ] + playbook_argv
-        print(f"=== {target}: namespace {namespace} (ens33: {kind}), /etc/sysctl.d -> {sysctl_d}", flush=True)
+        print(
+            f"=== {target}: namespace {namespace} (ens33: {kind}), /etc/sysctl.d -> {sysctl_d}, "
+            f"/etc/systemd/system -> {units}",
+            flush=True,
+        )
         started = time.monotonic()
         rc = subprocess.run(argv, env=env, cwd=work, check=False).returncode
         print(
