@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The roles reused with other variables: VIP on the master only, the same static wrr table on both
-directors and nothing else in IPVS, no virtual_server in keepalived.conf, the real servers on port 8080,
-and the client served in the weights' proportion."""
+directors and nothing else in IPVS, no virtual_server in keepalived.conf, the fast failover profile (VRRP
+version 3, unicast adverts, connection sync daemons in the kernel), the real servers on port 8080, and the
+client served in the weights' proportion."""
 
 from __future__ import annotations
 
@@ -31,6 +32,22 @@ def test_static_table_and_nothing_else(lab, reuse, director):
     assert conf.mode == 0o600
     blocks = [ln for ln in conf.content_string.splitlines() if ln.split()[:1] == ["virtual_server"]]
     assert blocks == [], blocks
+
+
+@pytest.mark.parametrize("director", ["dr1", "dr2"])
+def test_fast_profile_with_connection_sync(lab, reuse, director):
+    """keepalived.conf carries the profile, and the kernel runs the sync daemon keepalived's VRRP state asks
+    for: the master daemon on the MASTER, the backup daemon on the BACKUP (ipvsadm reads them from IPVS)."""
+    host = lab(director)
+    conf = host.file("/etc/keepalived/keepalived.conf").content_string
+    words = [line.split() for line in conf.splitlines()]
+    assert ["vrrp_version", "3"] in words and ["advert_int", "0.1"] in words, conf
+    assert ["unicast_src_ip", reuse.address(director)] in words, conf
+    peers = [reuse.address(d) for d in reuse.directors if d != director]
+    assert all([peer] in words for peer in peers), conf
+    daemons = host.check_output("ipvsadm -L --daemon")
+    kind = "master" if director == reuse.master else "backup"
+    assert f"{kind} sync daemon (mcast=ens33, syncid=52," in daemons, daemons
 
 
 @pytest.mark.parametrize("name", ["web1", "web2"])
