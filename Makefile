@@ -113,12 +113,16 @@ release-check: venv
 # The copy gets its own `git init`: ansible-test lists files with git from the nearest .git upwards and would
 # otherwise see this checkout, where .build/ is ignored, and skip every target.
 # pip_bootstrap.py lets ansible-test build its sanity venvs from PyPI alone (no ci-files.testing.ansible.com).
+# Then `ansible-test units` on the same copy: the unit tests the tarball ships, as a user of the collection runs
+# them. --venv: ansible-test makes the venv it runs them in and installs its test tools (pytest-xdist, ...)
+# and tests/unit/requirements.txt there, from PyPI; .venv stays as requirements-dev.txt makes it.
 sanity: tarball
 	rm -rf .build/sanity && mkdir -p .build/sanity/ansible_collections/lvs/ha
 	tar -xzf .build/tarball/lvs-ha-*.tar.gz -C .build/sanity/ansible_collections/lvs/ha
 	$(PY) tools/pip_bootstrap.py
 	cd .build/sanity/ansible_collections/lvs/ha && git init -q \
-	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --python 3.11 --color no
+	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --python 3.11 --color no \
+	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test units --venv --python 3.11 --color no
 
 integration: integration-netns integration-ipvs
 
