@@ -100,12 +100,14 @@ docs: venv
 # The tarball as Galaxy would take it: ansible-galaxy collection build into .build/release, then galaxy-importer
 # on it (tools/release_check.py) with tools/galaxy-importer.cfg, which turns off what needs a container runtime
 # (ansible-test in Galaxy's image) and flake8 (ruff covers it). Any importer warning fails it. Not part of
-# make test: while galaxy.yml names no repository, Galaxy refuses the tarball, and so does this check.
+# make test: while galaxy.yml names no repository, Galaxy refuses the tarball, and so does this check (make
+# sanity runs the importer's other checks on each run).
+IMPORT_CHECK := PATH=$(CURDIR)/$(VENV)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(CURDIR)/tools/galaxy-importer.cfg \
+  $(PY) tools/release_check.py
 release-check: venv
 	rm -rf .build/release && mkdir -p .build/release
 	$(VENV)/bin/ansible-galaxy collection build --output-path .build/release
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH GALAXY_IMPORTER_CONFIG=$(CURDIR)/tools/galaxy-importer.cfg \
-	  $(PY) tools/release_check.py .build/release/lvs-ha-$$(sed -n 's/^version: //p' galaxy.yml).tar.gz
+	$(IMPORT_CHECK) .build/release/lvs-ha-$$(sed -n 's/^version: //p' galaxy.yml).tar.gz
 
 # ansible-test wants the collection under ansible_collections/<namespace>/<name>: test a copy, and the copy is
 # the tarball's content, so sanity checks what Galaxy gets and nothing else (galaxy.yml's build_ignore keeps
@@ -113,12 +115,19 @@ release-check: venv
 # The copy gets its own `git init`: ansible-test lists files with git from the nearest .git upwards and would
 # otherwise see this checkout, where .build/ is ignored, and skip every target.
 # pip_bootstrap.py lets ansible-test build its sanity venvs from PyPI alone (no ci-files.testing.ansible.com).
+# Then `ansible-test units` on the same copy: the unit tests the tarball ships, as a user of the collection runs
+# them. --venv: ansible-test makes the venv it runs them in and installs its test tools (pytest-xdist, ...)
+# and tests/unit/requirements.txt there, from PyPI; .venv stays as requirements-dev.txt makes it.
+# Last, Galaxy's import checks on the tarball (as make release-check, about 20 s), where a missing repository
+# in galaxy.yml is reported and let pass (--repository-optional): that one is for make release-check to stop.
 sanity: tarball
 	rm -rf .build/sanity && mkdir -p .build/sanity/ansible_collections/lvs/ha
 	tar -xzf .build/tarball/lvs-ha-*.tar.gz -C .build/sanity/ansible_collections/lvs/ha
 	$(PY) tools/pip_bootstrap.py
 	cd .build/sanity/ansible_collections/lvs/ha && git init -q \
-	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --python 3.11 --color no
+	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --python 3.11 --color no \
+	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test units --venv --python 3.11 --color no
+	$(IMPORT_CHECK) --repository-optional .build/tarball/lvs-ha-*.tar.gz
 
 integration: integration-netns integration-ipvs
 

@@ -3,8 +3,10 @@
 
     .venv/bin/python tools/ipvs_scale.py [--services 1000] [--rounds 3]
 
-On the host it boots one lab guest (`python -m lab run`) and re-runs itself there with --in-guest; in the
-guest it loads ip_vs, builds the table with one `ipvsadm -R`, then measures, in the same boot:
+On the host it boots one lab guest (`python -m lab run`) and re-runs itself there with --in-guest, with
+PYTHONPATH set to the checkout's collections/ folder so that `ansible_collections.lvs.ha` is this tree (in the
+guest process and the module runs it starts); in the guest it loads ip_vs, builds the table with one
+`ipvsadm -R`, then measures, in the same boot:
 
 * the module as Ansible runs it (a fresh Python process per run, args file, no controller), per backend;
 * the backend's read of the whole table alone, in one process, per backend.
@@ -26,6 +28,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 VENV_PY = REPO / ".venv" / "bin" / "python"
+# collections/ansible_collections/lvs/ha links back to REPO: on PYTHONPATH, it makes this tree lvs.ha.
+COLLECTIONS = REPO / "collections"
 # A fresh Python process running the module's main() with its arguments, as AnsiballZ does (minus the zip).
 RUN_MODULE = (
     "import json, sys\n"
@@ -48,7 +52,7 @@ def build_table(count: int) -> None:
 
 
 def time_module(backend: str, rounds: int) -> list[float]:
-    env = dict(os.environ, PYTHONPATH=str(REPO / "collections"), HOME="/tmp")
+    env = dict(os.environ, HOME="/tmp")  # PYTHONPATH as main() set it for this process
     args = json.dumps({"address": "10.100.0.0", "port": 80, "scheduler": "wrr", "backend": backend})
     times = []
     for _round in range(rounds):
@@ -64,7 +68,7 @@ def time_module(backend: str, rounds: int) -> list[float]:
 
 
 def time_reads(rounds: int) -> dict[str, list[float]]:
-    sys.path.insert(0, str(REPO / "collections"))
+    # Imported here: only the guest process has COLLECTIONS on its path (main() sets PYTHONPATH for it).
     from ansible_collections.lvs.ha.plugins.module_utils import ipvs
 
     class Runner:
@@ -124,6 +128,8 @@ def main() -> int:
         "lab",
         "run",
         "--",
+        "env",
+        f"PYTHONPATH={COLLECTIONS}",
         str(VENV_PY),
         str(Path(__file__).resolve()),
         "--in-guest",

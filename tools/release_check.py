@@ -3,16 +3,19 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Run Galaxy's import checks (galaxy-importer) on a built collection tarball.
 
-    GALAXY_IMPORTER_CONFIG=tools/galaxy-importer.cfg python tools/release_check.py lvs-ha-X.Y.Z.tar.gz
+    python tools/release_check.py [--repository-optional] lvs-ha-X.Y.Z.tar.gz   (GALAXY_IMPORTER_CONFIG set)
 
-Fails when the importer fails or prints a warning or an error (a role without README, a plugin without docs,
+GALAXY_IMPORTER_CONFIG=tools/galaxy-importer.cfg turns off the checks that need a container runtime. Fails
+when the importer fails or prints a warning or an error (a role without README, a plugin without docs,
 an ansible-lint finding, no changelog, ...).
 
 galaxy-importer refuses a collection whose metadata names no repository, before any other check. While
 galaxy.yml has none (there is no public repository yet, and a made-up one would be false), the checks run on
 a copy of the tarball whose MANIFEST.json names a stand-in, so that everything else is still proven; the
 result is then a failure that says so: the tarball itself cannot be published until galaxy.yml names the
-collection's real repository.
+collection's real repository. With --repository-optional (make sanity: every other import check on each
+run) that result is a pass that still says Galaxy would refuse the tarball; make release-check, the gate
+before a publication, fails on it as before.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ def with_repository(tarball: Path, manifest: dict, target: Path) -> Path:
 
 
 def main(argv: list[str]) -> int:
+    repository_optional = "--repository-optional" in argv
+    argv = [arg for arg in argv if arg != "--repository-optional"]
     if len(argv) != 1:
         print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
@@ -90,7 +95,7 @@ def main(argv: list[str]) -> int:
             "'repository' is required. Set galaxy.yml's repository to the collection's public repository.",
             file=sys.stderr,
         )
-        return 1
+        return 0 if repository_optional else 1
     print("release check passed")
     return 0
 

@@ -70,7 +70,8 @@ def render_site(inventory: str, tmp_path: Path, ifname: str, *extra: str) -> sub
     path = tmp_path / "site-directors.yml"
     path.write_text(yaml.safe_dump(playbook, sort_keys=False))
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"))
-    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", inventory, str(path)]
+    # ansible-playbook of the Ansible this test runs with (test_preflight.py says why not the script).
+    command = [sys.executable, "-m", "ansible.cli.playbook", "-i", inventory, str(path)]
     command += ["-e", json.dumps({"lvs_director_interface": ifname}), *extra]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
 
