@@ -634,8 +634,41 @@ class IpvsadmBackend:
 
 
 # ---- module parameters -------------------------------------------------------------------------------
+# The argument-spec pieces and validators of a service and of a real server, shared by ipvs_service,
+# ipvs_realserver and ipvs_table (which nests them: services[].real_servers[]). Every validator takes `where`, the
+# prefix that names the entry in an error message ('' for a single-entry module, 'services[3].' in a table).
 
 BACKEND_SPEC = {"backend": {"type": "str", "default": "auto", "choices": ["auto", "netlink", "ipvsadm"]}}
+# The options that name a service besides its address and port (which each module names itself).
+SERVICE_KEY_SPEC = {
+    "protocol": {"type": "str", "default": "tcp", "choices": list(PROTOCOLS)},
+    "fwmark": {"type": "int"},
+    "family": {"type": "str", "choices": list(FAMILIES)},
+}
+SERVICE_SPEC = {
+    "scheduler": {"type": "str", "default": "wlc", "choices": SCHEDULERS},
+    "persistence_timeout": {"type": "int", "default": 0},
+    "persistence_netmask": {"type": "int"},
+    "sched_flags": {"type": "list", "elements": "str", "default": [], "choices": SCHED_FLAGS},
+    "one_packet": {"type": "bool", "default": False},
+}
+REALSERVER_SPEC = {
+    "address": {"type": "str", "required": True},
+    "port": {"type": "int"},
+    "forwarding": {"type": "str", "default": "dr", "choices": FORWARDING},
+    "weight": {"type": "int", "default": 1},
+    "upper_threshold": {"type": "int", "default": 0},
+    "lower_threshold": {"type": "int", "default": 0},
+}
+
+
+def service_key_rules(address: str = "address", port: str = "port") -> dict:
+    """mutually_exclusive, required_one_of and required_together of the options naming a service."""
+    return {
+        "mutually_exclusive": [("fwmark", address), ("fwmark", port)],
+        "required_one_of": [("fwmark", address)],
+        "required_together": [(address, port)],
+    }
 
 
 def check_address(option: str, value: str) -> str:
@@ -650,16 +683,92 @@ def check_range(option: str, value: int | None, low: int, high: int, what: str =
         raise IPVSError(f"{option}: {value} is outside {low}..{high}{what}")
 
 
-def service_key_from_params(params: dict, address: str = "address", port: str = "port") -> dict:
+def service_key_from_params(params: dict, address: str = "address", port: str = "port", where: str = "") -> dict:
     """Validate the options naming a service; return protocol/address/port/fwmark/family for service_record()."""
     if params["fwmark"] is not None:
-        check_range("fwmark", params["fwmark"], 1, 0xFFFFFFFF)
+        check_range(f"{where}fwmark", params["fwmark"], 1, 0xFFFFFFFF)
         return {"fwmark": params["fwmark"], "family": params["family"] or "ipv4"}
-    addr = check_address(address, params[address])
-    check_range(port, params[port], 0, 65535)
+    addr = check_address(f"{where}{address}", params[address])
+    check_range(f"{where}{port}", params[port], 0, 65535)
     if params["family"] and params["family"] != family_of(addr):
-        raise IPVSError(f"family: {params['family']} does not match {address} {addr} (an {family_of(addr)} address)")
+        raise IPVSError(
+            f"{where}family: {params['family']} does not match {address} {addr} (an {family_of(addr)} address)"
+        )
     return {"protocol": params["protocol"], "address": addr, "port": params[port]}
+
+
+def service_from_params(params: dict, present: bool = True, where: str = "") -> dict:
+    """The service the options ask for (SERVICE_KEY_SPEC, address, port, SERVICE_SPEC), validated and normalised;
+    raises IPVSError naming the option. `present` False: only the key matters (a service to delete)."""
+    timeout = params["persistence_timeout"]
+    check_range(f"{where}persistence_timeout", timeout, 0, 0xFFFFFFFF)
+    if params["port"] == 0 and not timeout and present:
+        raise IPVSError(f"{where}port: 0 (all ports) needs persistence_timeout (a non-persistent service needs a port)")
+    check_range(f"{where}port", params["port"], 0 if timeout or not present else 1, 65535)
+    key = service_key_from_params(params, where=where)
+    family = key.get("family") or family_of(key["address"])
+    netmask = params["persistence_netmask"]
+    if netmask is not None:
+        if not timeout:
+            raise IPVSError(
+                f"{where}persistence_netmask needs persistence_timeout (a netmask only applies to persistence)"
+            )
+        check_range(f"{where}persistence_netmask", netmask, 1, FULL_PREFIX[family], f" for an {family} service")
+    for flag in params["sched_flags"]:
+        if not flag.startswith(f"{params['scheduler']}-"):
+            raise IPVSError(
+                f"{where}sched_flags: {flag} applies to scheduler {flag.split('-')[0]}, not {params['scheduler']}"
+            )
+    return service_record(
+        **key,
+        scheduler=params["scheduler"],
+        persistence_timeout=timeout,
+        persistence_netmask=netmask,
+        sched_flags=sorted(set(params["sched_flags"])),
+        one_packet=params["one_packet"],
+    )
+
+
+def realserver_from_params(params: dict, service: dict, where: str = "") -> tuple[dict, list[str]]:
+    """(real server, warnings) the options of REALSERVER_SPEC ask for in `service`, validated and normalised
+    (dr and tunnel take the service port); raises IPVSError naming the option."""
+    address = check_address(f"{where}address", params["address"])
+    check_range(f"{where}port", params["port"], 1, 65535)
+    check_range(f"{where}weight", params["weight"], 0, 65535)
+    check_range(f"{where}upper_threshold", params["upper_threshold"], 0, 0x7FFFFFFF)
+    check_range(f"{where}lower_threshold", params["lower_threshold"], 0, 0x7FFFFFFF)
+    forwarding = params["forwarding"]
+    if forwarding != "tunnel" and family_of(address) != service["family"]:
+        raise IPVSError(
+            f"{where}forwarding: {forwarding} needs a real server of the service's address family "
+            f"({service['family']}), but address {address} is {family_of(address)}; "
+            f"only forwarding=tunnel can cross address families"
+        )
+    service_port = service["port"] or 0
+    port = params["port"]
+    warnings = []
+    if forwarding == "nat":
+        if port is None and not service_port:
+            raise IPVSError(
+                f"{where}port: required with forwarding=nat when the service has no port (fwmark or port 0)"
+            )
+        port = service_port if port is None else port
+    else:
+        if port is not None and port != service_port:
+            warnings.append(
+                f"{where}port: {port} is not used with forwarding={forwarding}: the real server keeps the "
+                f"destination port of the packet, so its port is the service port {service_port}"
+            )
+        port = service_port
+    rs = realserver_record(
+        address,
+        port,
+        forwarding=forwarding,
+        weight=params["weight"],
+        upper_threshold=params["upper_threshold"],
+        lower_threshold=params["lower_threshold"],
+    )
+    return rs, warnings
 
 
 # ---- choosing a backend -------------------------------------------------------------------------------
