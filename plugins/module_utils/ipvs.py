@@ -204,6 +204,21 @@ def format_endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
+def change(action: str, svc: dict, rs: dict | None = None) -> dict:
+    """One write: `action` (add, edit, delete) of the service `svc`, or of its real server `rs`. Backends apply
+    lists of them (apply()); the single-object methods are one-change lists."""
+    return {"action": action, "kind": "realserver" if rs else "service", "service": svc, "realserver": rs}
+
+
+def describe_change(chg: dict) -> str:
+    """'add service tcp 192.0.2.10:80', 'edit real server 192.0.2.21:80 of tcp 192.0.2.10:80', ..."""
+    svc = describe_service(chg["service"])
+    if chg["kind"] == "service":
+        return f"{chg['action']} service {svc}"
+    endpoint = format_endpoint(chg["realserver"]["address"], chg["realserver"]["port"])
+    return f"{chg['action']} real server {endpoint} {'to' if chg['action'] == 'add' else 'of'} {svc}"
+
+
 def check_kernel(proc_path: str = PROC_IP_VS) -> None:
     if not os.path.exists(proc_path):
         raise IPVSError(f"ip_vs kernel module is not loaded ({proc_path} is missing): run `modprobe ip_vs` first")
@@ -342,35 +357,50 @@ class NetlinkBackend:
 
         return self._call("read the IPVS table", dump)
 
+    def _request(self, ipvs, chg: dict) -> None:
+        command = NETLINK_COMMANDS[chg["action"]]
+        svc = chg["service"]
+        if chg["kind"] == "service":
+            ipvs.service(command, service=self._service_nla(svc, key_only=chg["action"] == "delete"))
+        else:
+            ipvs.dest(command, service=self._service_nla(svc, key_only=True), dest=self._dest_nla(chg["realserver"]))
+
+    def apply(self, changes: list[dict]) -> None:
+        """The changes in order over one netlink socket; stops at the first one the kernel refuses."""
+
+        def batch(ipvs):
+            for done, chg in enumerate(changes):
+                try:
+                    self._request(ipvs, chg)
+                except (self.lib["NetlinkError"], OSError) as e:
+                    code = getattr(e, "code", None) or getattr(e, "errno", None)
+                    applied = f" (the {done} changes before it were applied)" if done else ""
+                    raise IPVSError(netlink_error_message(describe_change(chg), code, str(e)) + applied) from e
+
+        if changes:
+            what = describe_change(changes[0]) if len(changes) == 1 else f"apply {len(changes)} IPVS changes"
+            self._call(what, batch)
+
     def add_service(self, svc):
-        self._call(f"add service {describe_service(svc)}", lambda i: i.service("add", service=self._service_nla(svc)))
+        self.apply([change("add", svc)])
 
     def edit_service(self, svc):
-        self._call(f"edit service {describe_service(svc)}", lambda i: i.service("set", service=self._service_nla(svc)))
+        self.apply([change("edit", svc)])
 
     def delete_service(self, svc):
-        self._call(
-            f"delete service {describe_service(svc)}",
-            lambda i: i.service("del", service=self._service_nla(svc, key_only=True)),
-        )
+        self.apply([change("delete", svc)])
 
     def add_realserver(self, svc, rs):
-        self._call(
-            f"add real server {format_endpoint(rs['address'], rs['port'])} to {describe_service(svc)}",
-            lambda i: i.dest("add", service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)),
-        )
+        self.apply([change("add", svc, rs)])
 
     def edit_realserver(self, svc, rs):
-        self._call(
-            f"edit real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-            lambda i: i.dest("set", service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)),
-        )
+        self.apply([change("edit", svc, rs)])
 
     def delete_realserver(self, svc, rs):
-        self._call(
-            f"delete real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-            lambda i: i.dest("del", service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)),
-        )
+        self.apply([change("delete", svc, rs)])
+
+
+NETLINK_COMMANDS = {"add": "add", "edit": "set", "delete": "del"}
 
 
 def netlink_error_message(what: str, code: int | None, text: str) -> str:
@@ -530,9 +560,10 @@ class IpvsadmBackend:
         self.module = module
         self.binary = binary
 
-    def _run(self, what: str, args: list[str]) -> str:
+    def _run(self, what: str, args: list[str], data: str | None = None) -> str:
         argv = [self.binary, *args]
-        rc, out, err = self.module.run_command(argv, environ_update={"LANG": "C", "LC_ALL": "C"})
+        extra = {} if data is None else {"data": data, "binary_data": True}
+        rc, out, err = self.module.run_command(argv, environ_update={"LANG": "C", "LC_ALL": "C"}, **extra)
         if rc != 0:
             raise IPVSError(ipvsadm_error_message(what, rc, err), cmd=argv, rc=rc, stdout=out, stderr=err)
         return out
@@ -605,32 +636,96 @@ class IpvsadmBackend:
             str(rs["lower_threshold"]),
         ]
 
+    def apply(self, changes: list[dict]) -> None:
+        """The changes in order as one `ipvsadm -R` run, fed one line per change (ipvsadm_line())."""
+        if changes:
+            rules = "".join(f"{ipvsadm_line(chg)}\n" for chg in changes)
+            self._run(f"apply {len(changes)} IPVS changes with ipvsadm -R", ["-R"], data=rules)
+
+    def _one(self, chg: dict) -> None:
+        self._run(describe_change(chg), ipvsadm_args(chg))
+
     def add_service(self, svc):
-        self._run(f"add service {describe_service(svc)}", ["-A", *self.service_args(svc), *self.service_options(svc)])
+        self._one(change("add", svc))
 
     def edit_service(self, svc):
-        self._run(f"edit service {describe_service(svc)}", ["-E", *self.service_args(svc), *self.service_options(svc)])
+        self._one(change("edit", svc))
 
     def delete_service(self, svc):
-        self._run(f"delete service {describe_service(svc)}", ["-D", *self.service_args(svc)])
+        self._one(change("delete", svc))
 
     def add_realserver(self, svc, rs):
-        self._run(
-            f"add real server {format_endpoint(rs['address'], rs['port'])} to {describe_service(svc)}",
-            ["-a", *self.service_args(svc), *self.realserver_options(rs)],
-        )
+        self._one(change("add", svc, rs))
 
     def edit_realserver(self, svc, rs):
-        self._run(
-            f"edit real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-            ["-e", *self.service_args(svc), *self.realserver_options(rs)],
-        )
+        self._one(change("edit", svc, rs))
 
     def delete_realserver(self, svc, rs):
-        self._run(
-            f"delete real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-            ["-d", *self.service_args(svc), "-r", format_endpoint(rs["address"], rs["port"])],
-        )
+        self._one(change("delete", svc, rs))
+
+
+IPVSADM_COMMANDS = {
+    ("add", "service"): "-A",
+    ("edit", "service"): "-E",
+    ("delete", "service"): "-D",
+    ("add", "realserver"): "-a",
+    ("edit", "realserver"): "-e",
+    ("delete", "realserver"): "-d",
+}
+
+
+def ipvsadm_args(chg: dict) -> list[str]:
+    """The ipvsadm arguments of one change (-A/-E/-D for a service, -a/-e/-d for a real server)."""
+    svc, rs = chg["service"], chg["realserver"]
+    args = [IPVSADM_COMMANDS[(chg["action"], chg["kind"])], *IpvsadmBackend.service_args(svc)]
+    if chg["kind"] == "service":
+        return args if chg["action"] == "delete" else [*args, *IpvsadmBackend.service_options(svc)]
+    if chg["action"] == "delete":
+        return [*args, "-r", format_endpoint(rs["address"], rs["port"])]
+    return [*args, *IpvsadmBackend.realserver_options(rs)]
+
+
+def ipvsadm_line(chg: dict) -> str:
+    """One line of `ipvsadm -R` input (no word of it holds a space: addresses and numbers only)."""
+    return " ".join(ipvsadm_args(chg))
+
+
+def rules_text(table: list[dict], header: str = "") -> str:
+    """`table` as `ipvsadm -R` reads it: each service (-A) followed by its real servers (-a), after `header`
+    (comment lines, each starting with #)."""
+    lines = [header] if header else []
+    for svc in table:
+        lines.append(ipvsadm_line(change("add", svc)))
+        lines.extend(ipvsadm_line(change("add", svc, rs)) for rs in svc["realservers"])
+    return "".join(f"{line}\n" for line in lines)
+
+
+FORWARD_NAMES = {"dr": "Route", "nat": "Masq", "tunnel": "Tunnel"}
+
+
+def table_text(table: list[dict]) -> str:
+    """A readable view of a table, after `ipvsadm -L -n` (no counters): what diff mode shows."""
+    lines = ["Prot LocalAddress:Port Scheduler Flags", "  -> RemoteAddress:Port           Forward Weight Thresholds"]
+    for svc in table:
+        if svc["fwmark"]:
+            head = f"FWM  {svc['fwmark']}{' IPv6' if svc['family'] == 'ipv6' else ''}"
+        else:
+            head = f"{svc['protocol'].upper():<4} {format_endpoint(svc['address'], svc['port'])}"
+        words = [head, svc["scheduler"]]
+        if svc["persistence_timeout"]:
+            words.append(f"persistent {svc['persistence_timeout']} mask /{svc['persistence_netmask']}")
+        if svc["sched_flags"]:
+            words.append(f"({','.join(svc['sched_flags'])})")
+        if svc["one_packet"]:
+            words.append("ops")
+        lines.append(" ".join(words))
+        for rs in svc["realservers"]:
+            endpoint = format_endpoint(rs["address"], rs["port"])
+            line = f"  -> {endpoint:<28} {FORWARD_NAMES[rs['forwarding']]:<7} {rs['weight']}"
+            if rs["upper_threshold"] or rs["lower_threshold"]:
+                line += f" upper {rs['upper_threshold']} lower {rs['lower_threshold']}"
+            lines.append(line)
+    return "".join(f"{line}\n" for line in lines)
 
 
 # ---- module parameters -------------------------------------------------------------------------------
@@ -638,6 +733,8 @@ class IpvsadmBackend:
 # ipvs_realserver and ipvs_table (which nests them: services[].real_servers[]). Every validator takes `where`, the
 # prefix that names the entry in an error message ('' for a single-entry module, 'services[3].' in a table).
 
+# ipvs_table's purge modes (the same words as the director role's director_ipvs_purge).
+PURGE_MODES = ["managed", "all", "none"]
 BACKEND_SPEC = {"backend": {"type": "str", "default": "auto", "choices": ["auto", "netlink", "ipvsadm"]}}
 # The options that name a service besides its address and port (which each module names itself).
 SERVICE_KEY_SPEC = {
