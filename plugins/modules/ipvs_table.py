@@ -487,11 +487,12 @@ def simulate(current: list[dict], changes: list[dict]) -> list[dict]:
     return sort_table([dict(svc, realservers=list(rss.values())) for svc, rss in table.values()])
 
 
-def explain(chg: dict, current: list[dict]) -> dict:
-    """The change as the task returns it: structured, with a description and its ipvsadm -R line."""
+def explain(chg: dict, now: dict) -> dict:
+    """The change as the task returns it: structured, with a description and its ipvsadm -R line. `now`: the
+    services read from the kernel by key (an edit names each setting with its old and new value)."""
     text = describe_change(chg)
     if chg["action"] == "edit":
-        old = next(svc for svc in current if service_key(svc) == service_key(chg["service"]))
+        old = now[service_key(chg["service"])]
         new = chg["service"]
         if chg["kind"] == "realserver":
             new = chg["realserver"]
@@ -555,7 +556,8 @@ def run(module: AnsibleModule) -> dict:
     backend = get_backend(module, params["backend"])
     current = sort_table(backend.read())
     planned = plan(current, desired, params["purge"], managed)
-    changes = [explain(chg, current) for chg in planned]
+    now = {service_key(svc): svc for svc in current}
+    changes = [explain(chg, now) for chg in planned]
     result = {"changes": changes, "backend": backend.name}
     if planned and not module.check_mode:
         try:
