@@ -156,8 +156,9 @@ options:
         that C(ipvsadm -R) reads, for a unit that restores the table at boot (for example
         C(grep -v '^#' FILE | ipvsadm -R), as the restore unit of the C(lvs.ha.director) role runs it).
       - Services of the kernel that O(services) does not list are not written.
-      - The file starts with comment lines (C(#)); it is written atomically (a temporary file in the same folder,
-        then renamed), with mode C(0644), and its folder is created when missing. The task reports a change only
+      - The file holds rule lines only, because C(ipvsadm -R) stops at a comment line (exit code 255), so
+        C(ipvsadm -R < FILE) restores it as well as the role's command does. It is written atomically (a temporary
+        file in the same folder, then renamed), with mode C(0644), and its folder is created when missing. The task reports a change only
         when the content (or the mode) changes; in check mode it reports it and writes nothing.
       - The next run reads the services it holds for O(purge=managed).
     type: path
@@ -175,9 +176,11 @@ attributes:
     platforms: posix
     details: Linux only, with the ip_vs kernel module loaded.
 notes:
-  - The batch is applied in order and stops at the first change the kernel refuses; the failure names that
-    change (netlink) or carries the output of C(ipvsadm -R) (C(cmd), C(rc), C(stdout), C(stderr)), and the result
-    lists the planned changes in RV(changes). Run the task again to finish, as it plans from what the kernel holds.
+  - The batch is applied in order. With O(backend=netlink) it stops at the first change the kernel refuses and
+    the failure names that change and how many went before. C(ipvsadm -R) goes on with the next lines after a
+    refused one and may still exit 0, so any output on its stderr fails the task, with C(cmd), C(rc), C(stdout)
+    and C(stderr). Either way the result lists the planned changes in RV(changes); run the task again to finish,
+    as it plans from what the kernel then holds.
   - Do not let this module and keepalived's C(virtual_server) manage the same service.
 seealso:
   - module: lvs.ha.ipvs_service
@@ -403,10 +406,6 @@ ARGUMENT_SPEC = {
     "save_to": {"type": "path"},
     **BACKEND_SPEC,
 }
-RULES_HEADER = (
-    "# The IPVS table of lvs.ha.ipvs_table, in the format of `ipvsadm -R` (lines starting with # left out).\n"
-    "# Written by the module: edit the task, not this file; the next run rewrites it."
-)
 RULES_MODE = 0o644
 
 
@@ -568,7 +567,7 @@ def run(module: AnsibleModule) -> dict:
     result["table"] = simulate(current, planned)
     changed = bool(planned)
     if save_to:
-        saved = save_rules(module, save_to, old_rules, rules_text(desired, RULES_HEADER))
+        saved = save_rules(module, save_to, old_rules, rules_text(desired))
         result["saved"] = {"path": save_to, "changed": saved}
         changed |= saved
     if module._diff:
