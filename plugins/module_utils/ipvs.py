@@ -374,7 +374,9 @@ class NetlinkBackend:
                     self._request(ipvs, chg)
                 except (self.lib["NetlinkError"], OSError) as e:
                     code = getattr(e, "code", None) or getattr(e, "errno", None)
-                    applied = f" (the {done} changes before it were applied)" if done else ""
+                    applied = {0: "", 1: " (the change before it was applied)"}.get(
+                        done, f" (the {done} changes before it were applied)"
+                    )
                     raise IPVSError(netlink_error_message(describe_change(chg), code, str(e)) + applied) from e
 
         if changes:

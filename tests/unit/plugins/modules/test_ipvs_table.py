@@ -555,15 +555,21 @@ def test_netlink_backend_applies_a_batch_over_one_socket():
     assert requests[0][2]["addr"] == "192.0.2.10" and requests[4][3]["weight"] == 3
 
 
-def test_netlink_failure_names_the_change_and_what_was_applied():
+@pytest.mark.parametrize(
+    ("refuse_at", "message"),
+    [
+        (1, "cannot add service tcp 192.0.2.10:443: File exists (the change before it was applied)"),
+        (2, "cannot add service udp [2001:db8::10]:53: File exists (the 2 changes before it were applied)"),
+    ],
+)
+def test_netlink_failure_names_the_change_and_what_was_applied(refuse_at, message):
     backend = netlink_backend()
-    FakeIPVS.refuse_at = 2
+    FakeIPVS.refuse_at = refuse_at
     with pytest.raises(ipvs.IPVSError) as failure:
         backend.apply(ipvs_table.plan([], ipvs.sort_table(copy.deepcopy(FULL))))
-    assert failure.value.msg == (
-        "cannot add service udp [2001:db8::10]:53: File exists (the 2 changes before it were applied)"
-    )
+    assert failure.value.msg == message
     assert failure.value.cmd is None
+    assert len(FakeIPVS.sockets) == 1 and len(FakeIPVS.sockets[0].requests) == refuse_at
 
 
 def test_netlink_single_change_message_is_unchanged():
