@@ -160,7 +160,8 @@ options:
         C(ipvsadm -R < FILE) restores it as well as the role's command does. It is written atomically (a temporary
         file in the same folder, then renamed), with mode C(0644), and its folder is created when missing. The task reports a change only
         when the content (or the mode) changes; in check mode it reports it and writes nothing.
-      - The next run reads the services it holds for O(purge=managed).
+      - The next run reads the services it holds for O(purge=managed). The file is the task's record of what it
+        owns, so give each task its own file (two tasks sharing one would purge each other's services).
     type: path
 extends_documentation_fragment:
   - lvs.ha.ipvs

@@ -477,6 +477,24 @@ def test_ipvsadm_backend_feeds_the_changes_to_one_restore(monkeypatch, run_modul
     ]
 
 
+def test_ipvsadm_backend_runs_only_reads_when_nothing_changes(monkeypatch, run_module):
+    calls = []
+
+    def run_command(self, argv, environ_update=None, data=None, **kwargs):
+        calls.append(argv[1:])
+        if argv[1:] == ["-S", "-n"]:
+            return (0, ipvs.rules_text(FULL[:1]), "")
+        if argv[1:] == ["-L", "-n", "--thresholds"]:
+            return (0, "", "")
+        return (1, "", "not expected")
+
+    monkeypatch.setattr(AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(ipvs_table, "get_backend", lambda m, choice: ipvs.IpvsadmBackend(m, "/usr/sbin/ipvsadm"))
+    result = run_module(ipvs_table.main, {"services": FULL_ARGS[:1]})
+    assert (result["changed"], result["changes"]) == (False, [])
+    assert calls == [["-S", "-n"], ["-L", "-n", "--thresholds"]]
+
+
 @pytest.mark.parametrize(
     ("rc", "stderr", "message"),
     [
