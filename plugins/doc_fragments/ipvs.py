@@ -6,14 +6,15 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The backend option shared by ipvs_service, ipvs_realserver and ipvs_info.
+    # The backend option shared by ipvs_service, ipvs_realserver, ipvs_info and ipvs_table.
     DOCUMENTATION = r"""
 options:
   backend:
     description:
       - How the IPVS table is read and written.
       - V(netlink) talks generic netlink to the kernel through the pyroute2 Python library (0.8.1 or later).
-      - V(ipvsadm) runs the C(ipvsadm) command (C(ipvsadm -S -n) to read, one command per change).
+      - V(ipvsadm) runs the C(ipvsadm) command (C(ipvsadm -S -n) to read, one command per change;
+        M(lvs.ha.ipvs_table) feeds all of its changes to one C(ipvsadm -R)).
       - V(auto) uses V(netlink) when pyroute2 imports on the target, else V(ipvsadm).
       - Both backends manage the same kernel objects and report the same results.
     type: str

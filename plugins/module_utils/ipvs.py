@@ -204,6 +204,21 @@ def format_endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
+def change(action: str, svc: dict, rs: dict | None = None) -> dict:
+    """One write: `action` (add, edit, delete) of the service `svc`, or of its real server `rs`. Backends apply
+    lists of them (apply()); the single-object methods are one-change lists."""
+    return {"action": action, "kind": "realserver" if rs else "service", "service": svc, "realserver": rs}
+
+
+def describe_change(chg: dict) -> str:
+    """'add service tcp 192.0.2.10:80', 'edit real server 192.0.2.21:80 of tcp 192.0.2.10:80', ..."""
+    svc = describe_service(chg["service"])
+    if chg["kind"] == "service":
+        return f"{chg['action']} service {svc}"
+    endpoint = format_endpoint(chg["realserver"]["address"], chg["realserver"]["port"])
+    return f"{chg['action']} real server {endpoint} {'to' if chg['action'] == 'add' else 'of'} {svc}"
+
+
 def check_kernel(proc_path: str = PROC_IP_VS) -> None:
     if not os.path.exists(proc_path):
         raise IPVSError(f"ip_vs kernel module is not loaded ({proc_path} is missing): run `modprobe ip_vs` first")
@@ -342,35 +357,52 @@ class NetlinkBackend:
 
         return self._call("read the IPVS table", dump)
 
+    def _request(self, ipvs, chg: dict) -> None:
+        command = NETLINK_COMMANDS[chg["action"]]
+        svc = chg["service"]
+        if chg["kind"] == "service":
+            ipvs.service(command, service=self._service_nla(svc, key_only=chg["action"] == "delete"))
+        else:
+            ipvs.dest(command, service=self._service_nla(svc, key_only=True), dest=self._dest_nla(chg["realserver"]))
+
+    def apply(self, changes: list[dict]) -> None:
+        """The changes in order over one netlink socket; stops at the first one the kernel refuses."""
+
+        def batch(ipvs):
+            for done, chg in enumerate(changes):
+                try:
+                    self._request(ipvs, chg)
+                except (self.lib["NetlinkError"], OSError) as e:
+                    code = getattr(e, "code", None) or getattr(e, "errno", None)
+                    applied = {0: "", 1: " (the change before it was applied)"}.get(
+                        done, f" (the {done} changes before it were applied)"
+                    )
+                    raise IPVSError(netlink_error_message(describe_change(chg), code, str(e)) + applied) from e
+
+        if changes:
+            what = describe_change(changes[0]) if len(changes) == 1 else f"apply {len(changes)} IPVS changes"
+            self._call(what, batch)
+
     def add_service(self, svc):
-        self._call(f"add service {describe_service(svc)}", lambda i: i.service("add", service=self._service_nla(svc)))
+        self.apply([change("add", svc)])
 
     def edit_service(self, svc):
-        self._call(f"edit service {describe_service(svc)}", lambda i: i.service("set", service=self._service_nla(svc)))
+        self.apply([change("edit", svc)])
 
     def delete_service(self, svc):
-        self._call(
-            f"delete service {describe_service(svc)}",
-            lambda i: i.service("del", service=self._service_nla(svc, key_only=True)),
-        )
+        self.apply([change("delete", svc)])
 
     def add_realserver(self, svc, rs):
-        self._call(
-            f"add real server {format_endpoint(rs['address'], rs['port'])} to {describe_service(svc)}",
-            lambda i: i.dest("add", service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)),
-        )
+        self.apply([change("add", svc, rs)])
 
     def edit_realserver(self, svc, rs):
-        self._call(
-            f"edit real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-            lambda i: i.dest("set", service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)),
-        )
+        self.apply([change("edit", svc, rs)])
 
     def delete_realserver(self, svc, rs):
-        self._call(
-            f"delete real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-            lambda i: i.dest("del", service=self._service_nla(svc, key_only=True), dest=self._dest_nla(rs)),
-        )
+        self.apply([change("delete", svc, rs)])
+
+
+NETLINK_COMMANDS = {"add": "add", "edit": "set", "delete": "del"}
 
 
 def netlink_error_message(what: str, code: int | None, text: str) -> str:
@@ -530,10 +562,11 @@ class IpvsadmBackend:
         self.module = module
         self.binary = binary
 
-    def _run(self, what: str, args: list[str]) -> str:
+    def _run(self, what: str, args: list[str], data: str | None = None, stderr_fails: bool = False) -> str:
         argv = [self.binary, *args]
-        rc, out, err = self.module.run_command(argv, environ_update={"LANG": "C", "LC_ALL": "C"})
-        if rc != 0:
+        extra = {} if data is None else {"data": data, "binary_data": True}
+        rc, out, err = self.module.run_command(argv, environ_update={"LANG": "C", "LC_ALL": "C"}, **extra)
+        if rc != 0 or (stderr_fails and err.strip()):
             raise IPVSError(ipvsadm_error_message(what, rc, err), cmd=argv, rc=rc, stdout=out, stderr=err)
         return out
 
@@ -605,37 +638,140 @@ class IpvsadmBackend:
             str(rs["lower_threshold"]),
         ]
 
+    def apply(self, changes: list[dict]) -> None:
+        """The changes in order as one `ipvsadm -R` run, fed one line per change (ipvsadm_line()).
+
+        ipvsadm -R goes on after a line the kernel refuses, prints why on stderr and may still exit 0 (1.31 did in the
+        lab when its last line went through): any stderr is a failure."""
+        if changes:
+            rules = "".join(f"{ipvsadm_line(chg)}\n" for chg in changes)
+            what = f"apply {len(changes)} IPVS changes with ipvsadm -R (it goes on after a refused line)"
+            self._run(what, ["-R"], data=rules, stderr_fails=True)
+
+    def _one(self, chg: dict) -> None:
+        self._run(describe_change(chg), ipvsadm_args(chg))
+
     def add_service(self, svc):
-        self._run(f"add service {describe_service(svc)}", ["-A", *self.service_args(svc), *self.service_options(svc)])
+        self._one(change("add", svc))
 
     def edit_service(self, svc):
-        self._run(f"edit service {describe_service(svc)}", ["-E", *self.service_args(svc), *self.service_options(svc)])
+        self._one(change("edit", svc))
 
     def delete_service(self, svc):
-        self._run(f"delete service {describe_service(svc)}", ["-D", *self.service_args(svc)])
+        self._one(change("delete", svc))
 
     def add_realserver(self, svc, rs):
-        self._run(
-            f"add real server {format_endpoint(rs['address'], rs['port'])} to {describe_service(svc)}",
-            ["-a", *self.service_args(svc), *self.realserver_options(rs)],
-        )
+        self._one(change("add", svc, rs))
 
     def edit_realserver(self, svc, rs):
-        self._run(
-            f"edit real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-            ["-e", *self.service_args(svc), *self.realserver_options(rs)],
-        )
+        self._one(change("edit", svc, rs))
 
     def delete_realserver(self, svc, rs):
-        self._run(
-            f"delete real server {format_endpoint(rs['address'], rs['port'])} of {describe_service(svc)}",
-            ["-d", *self.service_args(svc), "-r", format_endpoint(rs["address"], rs["port"])],
-        )
+        self._one(change("delete", svc, rs))
+
+
+IPVSADM_COMMANDS = {
+    ("add", "service"): "-A",
+    ("edit", "service"): "-E",
+    ("delete", "service"): "-D",
+    ("add", "realserver"): "-a",
+    ("edit", "realserver"): "-e",
+    ("delete", "realserver"): "-d",
+}
+
+
+def ipvsadm_args(chg: dict) -> list[str]:
+    """The ipvsadm arguments of one change (-A/-E/-D for a service, -a/-e/-d for a real server)."""
+    svc, rs = chg["service"], chg["realserver"]
+    args = [IPVSADM_COMMANDS[(chg["action"], chg["kind"])], *IpvsadmBackend.service_args(svc)]
+    if chg["kind"] == "service":
+        return args if chg["action"] == "delete" else [*args, *IpvsadmBackend.service_options(svc)]
+    if chg["action"] == "delete":
+        return [*args, "-r", format_endpoint(rs["address"], rs["port"])]
+    return [*args, *IpvsadmBackend.realserver_options(rs)]
+
+
+def ipvsadm_line(chg: dict) -> str:
+    """One line of `ipvsadm -R` input (no word of it holds a space: addresses and numbers only)."""
+    return " ".join(ipvsadm_args(chg))
+
+
+def rules_text(table: list[dict]) -> str:
+    """`table` as `ipvsadm -R` reads it: each service (-A) followed by its real servers (-a). Rule lines only:
+    ipvsadm -R stops with exit code 255 at a comment line."""
+    lines = []
+    for svc in table:
+        lines.append(ipvsadm_line(change("add", svc)))
+        lines.extend(ipvsadm_line(change("add", svc, rs)) for rs in svc["realservers"])
+    return "".join(f"{line}\n" for line in lines)
+
+
+FORWARD_NAMES = {"dr": "Route", "nat": "Masq", "tunnel": "Tunnel"}
+
+
+def table_text(table: list[dict]) -> str:
+    """A readable view of a table, after `ipvsadm -L -n` (no counters): what diff mode shows."""
+    lines = ["Prot LocalAddress:Port Scheduler Flags", "  -> RemoteAddress:Port           Forward Weight Thresholds"]
+    for svc in table:
+        if svc["fwmark"]:
+            head = f"FWM  {svc['fwmark']}{' IPv6' if svc['family'] == 'ipv6' else ''}"
+        else:
+            head = f"{svc['protocol'].upper():<4} {format_endpoint(svc['address'], svc['port'])}"
+        words = [head, svc["scheduler"]]
+        if svc["persistence_timeout"]:
+            words.append(f"persistent {svc['persistence_timeout']} mask /{svc['persistence_netmask']}")
+        if svc["sched_flags"]:
+            words.append(f"({','.join(svc['sched_flags'])})")
+        if svc["one_packet"]:
+            words.append("ops")
+        lines.append(" ".join(words))
+        for rs in svc["realservers"]:
+            endpoint = format_endpoint(rs["address"], rs["port"])
+            line = f"  -> {endpoint:<28} {FORWARD_NAMES[rs['forwarding']]:<7} {rs['weight']}"
+            if rs["upper_threshold"] or rs["lower_threshold"]:
+                line += f" upper {rs['upper_threshold']} lower {rs['lower_threshold']}"
+            lines.append(line)
+    return "".join(f"{line}\n" for line in lines)
 
 
 # ---- module parameters -------------------------------------------------------------------------------
+# The argument-spec pieces and validators of a service and of a real server, shared by ipvs_service,
+# ipvs_realserver and ipvs_table (which nests them: services[].real_servers[]). Every validator takes `where`, the
+# prefix that names the entry in an error message ('' for a single-entry module, 'services[3].' in a table).
 
+# ipvs_table's purge modes (the same words as the director role's director_ipvs_purge).
+PURGE_MODES = ["managed", "all", "none"]
 BACKEND_SPEC = {"backend": {"type": "str", "default": "auto", "choices": ["auto", "netlink", "ipvsadm"]}}
+# The options that name a service besides its address and port (which each module names itself).
+SERVICE_KEY_SPEC = {
+    "protocol": {"type": "str", "default": "tcp", "choices": list(PROTOCOLS)},
+    "fwmark": {"type": "int"},
+    "family": {"type": "str", "choices": list(FAMILIES)},
+}
+SERVICE_SPEC = {
+    "scheduler": {"type": "str", "default": "wlc", "choices": SCHEDULERS},
+    "persistence_timeout": {"type": "int", "default": 0},
+    "persistence_netmask": {"type": "int"},
+    "sched_flags": {"type": "list", "elements": "str", "default": [], "choices": SCHED_FLAGS},
+    "one_packet": {"type": "bool", "default": False},
+}
+REALSERVER_SPEC = {
+    "address": {"type": "str", "required": True},
+    "port": {"type": "int"},
+    "forwarding": {"type": "str", "default": "dr", "choices": FORWARDING},
+    "weight": {"type": "int", "default": 1},
+    "upper_threshold": {"type": "int", "default": 0},
+    "lower_threshold": {"type": "int", "default": 0},
+}
+
+
+def service_key_rules(address: str = "address", port: str = "port") -> dict:
+    """mutually_exclusive, required_one_of and required_together of the options naming a service."""
+    return {
+        "mutually_exclusive": [("fwmark", address), ("fwmark", port)],
+        "required_one_of": [("fwmark", address)],
+        "required_together": [(address, port)],
+    }
 
 
 def check_address(option: str, value: str) -> str:
@@ -650,16 +786,92 @@ def check_range(option: str, value: int | None, low: int, high: int, what: str =
         raise IPVSError(f"{option}: {value} is outside {low}..{high}{what}")
 
 
-def service_key_from_params(params: dict, address: str = "address", port: str = "port") -> dict:
+def service_key_from_params(params: dict, address: str = "address", port: str = "port", where: str = "") -> dict:
     """Validate the options naming a service; return protocol/address/port/fwmark/family for service_record()."""
     if params["fwmark"] is not None:
-        check_range("fwmark", params["fwmark"], 1, 0xFFFFFFFF)
+        check_range(f"{where}fwmark", params["fwmark"], 1, 0xFFFFFFFF)
         return {"fwmark": params["fwmark"], "family": params["family"] or "ipv4"}
-    addr = check_address(address, params[address])
-    check_range(port, params[port], 0, 65535)
+    addr = check_address(f"{where}{address}", params[address])
+    check_range(f"{where}{port}", params[port], 0, 65535)
     if params["family"] and params["family"] != family_of(addr):
-        raise IPVSError(f"family: {params['family']} does not match {address} {addr} (an {family_of(addr)} address)")
+        raise IPVSError(
+            f"{where}family: {params['family']} does not match {address} {addr} (an {family_of(addr)} address)"
+        )
     return {"protocol": params["protocol"], "address": addr, "port": params[port]}
+
+
+def service_from_params(params: dict, present: bool = True, where: str = "") -> dict:
+    """The service the options ask for (SERVICE_KEY_SPEC, address, port, SERVICE_SPEC), validated and normalised;
+    raises IPVSError naming the option. `present` False: only the key matters (a service to delete)."""
+    timeout = params["persistence_timeout"]
+    check_range(f"{where}persistence_timeout", timeout, 0, 0xFFFFFFFF)
+    if params["port"] == 0 and not timeout and present:
+        raise IPVSError(f"{where}port: 0 (all ports) needs persistence_timeout (a non-persistent service needs a port)")
+    check_range(f"{where}port", params["port"], 0 if timeout or not present else 1, 65535)
+    key = service_key_from_params(params, where=where)
+    family = key.get("family") or family_of(key["address"])
+    netmask = params["persistence_netmask"]
+    if netmask is not None:
+        if not timeout:
+            raise IPVSError(
+                f"{where}persistence_netmask needs persistence_timeout (a netmask only applies to persistence)"
+            )
+        check_range(f"{where}persistence_netmask", netmask, 1, FULL_PREFIX[family], f" for an {family} service")
+    for flag in params["sched_flags"]:
+        if not flag.startswith(f"{params['scheduler']}-"):
+            raise IPVSError(
+                f"{where}sched_flags: {flag} applies to scheduler {flag.split('-')[0]}, not {params['scheduler']}"
+            )
+    return service_record(
+        **key,
+        scheduler=params["scheduler"],
+        persistence_timeout=timeout,
+        persistence_netmask=netmask,
+        sched_flags=sorted(set(params["sched_flags"])),
+        one_packet=params["one_packet"],
+    )
+
+
+def realserver_from_params(params: dict, service: dict, where: str = "") -> tuple[dict, list[str]]:
+    """(real server, warnings) the options of REALSERVER_SPEC ask for in `service`, validated and normalised
+    (dr and tunnel take the service port); raises IPVSError naming the option."""
+    address = check_address(f"{where}address", params["address"])
+    check_range(f"{where}port", params["port"], 1, 65535)
+    check_range(f"{where}weight", params["weight"], 0, 65535)
+    check_range(f"{where}upper_threshold", params["upper_threshold"], 0, 0x7FFFFFFF)
+    check_range(f"{where}lower_threshold", params["lower_threshold"], 0, 0x7FFFFFFF)
+    forwarding = params["forwarding"]
+    if forwarding != "tunnel" and family_of(address) != service["family"]:
+        raise IPVSError(
+            f"{where}forwarding: {forwarding} needs a real server of the service's address family "
+            f"({service['family']}), but address {address} is {family_of(address)}; "
+            f"only forwarding=tunnel can cross address families"
+        )
+    service_port = service["port"] or 0
+    port = params["port"]
+    warnings = []
+    if forwarding == "nat":
+        if port is None and not service_port:
+            raise IPVSError(
+                f"{where}port: required with forwarding=nat when the service has no port (fwmark or port 0)"
+            )
+        port = service_port if port is None else port
+    else:
+        if port is not None and port != service_port:
+            warnings.append(
+                f"{where}port: {port} is not used with forwarding={forwarding}: the real server keeps the "
+                f"destination port of the packet, so its port is the service port {service_port}"
+            )
+        port = service_port
+    rs = realserver_record(
+        address,
+        port,
+        forwarding=forwarding,
+        weight=params["weight"],
+        upper_threshold=params["upper_threshold"],
+        lower_threshold=params["lower_threshold"],
+    )
+    return rs, warnings
 
 
 # ---- choosing a backend -------------------------------------------------------------------------------

@@ -149,6 +149,7 @@ backend:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.ha.plugins.module_utils.ipvs import (
     BACKEND_SPEC,
+    SERVICE_KEY_SPEC,
     IPVSError,
     check_address,
     check_range,
@@ -157,11 +158,9 @@ from ansible_collections.lvs.ha.plugins.module_utils.ipvs import (
 )
 
 ARGUMENT_SPEC = {
-    "protocol": {"type": "str", "default": "tcp", "choices": ["tcp", "udp", "sctp"]},
+    **SERVICE_KEY_SPEC,
     "address": {"type": "str"},
     "port": {"type": "int"},
-    "fwmark": {"type": "int"},
-    "family": {"type": "str", "choices": ["ipv4", "ipv6"]},
     **BACKEND_SPEC,
 }
 MUTUALLY_EXCLUSIVE = [("fwmark", "address"), ("fwmark", "port")]

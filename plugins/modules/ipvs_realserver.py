@@ -170,80 +170,37 @@ backend:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.ha.plugins.module_utils.ipvs import (
     BACKEND_SPEC,
-    FORWARDING,
+    REALSERVER_SPEC,
+    SERVICE_KEY_SPEC,
     IPVSError,
-    check_address,
-    check_range,
     config_of,
     describe_service,
-    family_of,
     find_realserver,
     find_service,
     get_backend,
+    realserver_from_params,
     realserver_key,
-    realserver_record,
     service_key,
     service_key_from_params,
+    service_key_rules,
     service_record,
 )
 
 ARGUMENT_SPEC = {
-    "protocol": {"type": "str", "default": "tcp", "choices": ["tcp", "udp", "sctp"]},
+    **SERVICE_KEY_SPEC,
     "service_address": {"type": "str"},
     "service_port": {"type": "int"},
-    "fwmark": {"type": "int"},
-    "family": {"type": "str", "choices": ["ipv4", "ipv6"]},
-    "address": {"type": "str", "required": True},
-    "port": {"type": "int"},
-    "forwarding": {"type": "str", "default": "dr", "choices": FORWARDING},
-    "weight": {"type": "int", "default": 1},
-    "upper_threshold": {"type": "int", "default": 0},
-    "lower_threshold": {"type": "int", "default": 0},
+    **REALSERVER_SPEC,
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     **BACKEND_SPEC,
 }
-MUTUALLY_EXCLUSIVE = [("fwmark", "service_address"), ("fwmark", "service_port")]
-REQUIRED_ONE_OF = [("fwmark", "service_address")]
-REQUIRED_TOGETHER = [("service_address", "service_port")]
+KEY_RULES = service_key_rules("service_address", "service_port")
 
 
 def desired_realserver(params: dict) -> tuple[dict, dict, list[str]]:
     """(service key record, real server, warnings) the task asks for; raises IPVSError naming the option."""
     service = service_record(**service_key_from_params(params, "service_address", "service_port"))
-    address = check_address("address", params["address"])
-    check_range("port", params["port"], 1, 65535)
-    check_range("weight", params["weight"], 0, 65535)
-    check_range("upper_threshold", params["upper_threshold"], 0, 0x7FFFFFFF)
-    check_range("lower_threshold", params["lower_threshold"], 0, 0x7FFFFFFF)
-    forwarding = params["forwarding"]
-    if forwarding != "tunnel" and family_of(address) != service["family"]:
-        raise IPVSError(
-            f"forwarding: {forwarding} needs a real server of the service's address family "
-            f"({service['family']}), but address {address} is {family_of(address)}; "
-            f"only forwarding=tunnel can cross address families"
-        )
-    service_port = service["port"] or 0
-    port = params["port"]
-    warnings = []
-    if forwarding == "nat":
-        if port is None and not service_port:
-            raise IPVSError("port: required with forwarding=nat when the service has no port (fwmark or port 0)")
-        port = service_port if port is None else port
-    else:
-        if port is not None and port != service_port:
-            warnings.append(
-                f"port: {port} is not used with forwarding={forwarding}: the real server keeps the "
-                f"destination port of the packet, so its port is the service port {service_port}"
-            )
-        port = service_port
-    rs = realserver_record(
-        address,
-        port,
-        forwarding=forwarding,
-        weight=params["weight"],
-        upper_threshold=params["upper_threshold"],
-        lower_threshold=params["lower_threshold"],
-    )
+    rs, warnings = realserver_from_params(params, service)
     return service, rs, warnings
 
 
@@ -283,9 +240,7 @@ def run(module: AnsibleModule) -> dict:
 def main():
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=MUTUALLY_EXCLUSIVE,
-        required_one_of=REQUIRED_ONE_OF,
-        required_together=REQUIRED_TOGETHER,
+        **KEY_RULES,
         supports_check_mode=True,
     )
     try:

@@ -185,63 +185,31 @@ backend:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.ha.plugins.module_utils.ipvs import (
     BACKEND_SPEC,
-    FULL_PREFIX,
-    SCHED_FLAGS,
-    SCHEDULERS,
+    SERVICE_KEY_SPEC,
+    SERVICE_SPEC,
     IPVSError,
-    check_range,
     config_of,
     find_service,
     get_backend,
+    service_from_params,
     service_key,
-    service_key_from_params,
-    service_record,
+    service_key_rules,
 )
 
 ARGUMENT_SPEC = {
-    "protocol": {"type": "str", "default": "tcp", "choices": ["tcp", "udp", "sctp"]},
+    **SERVICE_KEY_SPEC,
     "address": {"type": "str"},
     "port": {"type": "int"},
-    "fwmark": {"type": "int"},
-    "family": {"type": "str", "choices": ["ipv4", "ipv6"]},
-    "scheduler": {"type": "str", "default": "wlc", "choices": SCHEDULERS},
-    "persistence_timeout": {"type": "int", "default": 0},
-    "persistence_netmask": {"type": "int"},
-    "sched_flags": {"type": "list", "elements": "str", "default": [], "choices": SCHED_FLAGS},
-    "one_packet": {"type": "bool", "default": False},
+    **SERVICE_SPEC,
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     **BACKEND_SPEC,
 }
-MUTUALLY_EXCLUSIVE = [("fwmark", "address"), ("fwmark", "port")]
-REQUIRED_ONE_OF = [("fwmark", "address")]
-REQUIRED_TOGETHER = [("address", "port")]
+KEY_RULES = service_key_rules()
 
 
 def desired_service(params: dict) -> dict:
     """The service the task asks for, validated and normalised; raises IPVSError naming the option."""
-    timeout = params["persistence_timeout"]
-    check_range("persistence_timeout", timeout, 0, 0xFFFFFFFF)
-    if params["port"] == 0 and not timeout and params["state"] == "present":
-        raise IPVSError("port: 0 (all ports) needs persistence_timeout (a non-persistent service needs a port)")
-    check_range("port", params["port"], 0 if timeout or params["state"] == "absent" else 1, 65535)
-    key = service_key_from_params(params)
-    family = key.get("family") or ("ipv6" if ":" in key["address"] else "ipv4")
-    netmask = params["persistence_netmask"]
-    if netmask is not None:
-        if not timeout:
-            raise IPVSError("persistence_netmask needs persistence_timeout (a netmask only applies to persistence)")
-        check_range("persistence_netmask", netmask, 1, FULL_PREFIX[family], f" for an {family} service")
-    for flag in params["sched_flags"]:
-        if not flag.startswith(f"{params['scheduler']}-"):
-            raise IPVSError(f"sched_flags: {flag} applies to scheduler {flag.split('-')[0]}, not {params['scheduler']}")
-    return service_record(
-        **key,
-        scheduler=params["scheduler"],
-        persistence_timeout=timeout,
-        persistence_netmask=netmask,
-        sched_flags=sorted(set(params["sched_flags"])),
-        one_packet=params["one_packet"],
-    )
+    return service_from_params(params, present=params["state"] == "present")
 
 
 def plan(current: dict | None, desired: dict, state: str) -> str | None:
@@ -283,9 +251,7 @@ def run(module: AnsibleModule) -> dict:
 def main():
     module = AnsibleModule(
         argument_spec=ARGUMENT_SPEC,
-        mutually_exclusive=MUTUALLY_EXCLUSIVE,
-        required_one_of=REQUIRED_ONE_OF,
-        required_together=REQUIRED_TOGETHER,
+        **KEY_RULES,
         supports_check_mode=True,
     )
     try:

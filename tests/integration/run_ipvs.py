@@ -43,7 +43,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv"
-TARGETS = ["ipvs_service", "ipvs_realserver", "ipvs_info"]
+TARGETS = ["ipvs_service", "ipvs_realserver", "ipvs_info", "ipvs_table"]
 # backend -> the Python that runs the modules in the guest
 INTERPRETERS = {"netlink": str(VENV / "bin" / "python"), "ipvsadm": "/usr/bin/python3"}
 BOOT_TIMEOUT = 600

@@ -37,6 +37,10 @@ OWNERS = {
     ("plugins/modules/ipvs_service.py", "scheduler"): ipvs.SCHEDULERS,
     ("plugins/modules/ipvs_service.py", "sched_flags"): ipvs.SCHED_FLAGS,
     ("plugins/modules/ipvs_realserver.py", "forwarding"): ipvs.FORWARDING,
+    ("plugins/modules/ipvs_table.py", "services.scheduler"): ipvs.SCHEDULERS,
+    ("plugins/modules/ipvs_table.py", "services.sched_flags"): ipvs.SCHED_FLAGS,
+    ("plugins/modules/ipvs_table.py", "services.real_servers.forwarding"): ipvs.FORWARDING,
+    ("plugins/modules/ipvs_table.py", "purge"): rules.IPVS_PURGE_MODES,
     ("plugins/modules/arp_sysctl.py", "arp_ignore"): netdev.ARP_IGNORE,
     ("plugins/modules/arp_sysctl.py", "arp_announce"): netdev.ARP_ANNOUNCE,
 }
@@ -47,7 +51,7 @@ def choices(options, prefix=""):
     for name, spec in (options or {}).items():
         if "choices" in spec:
             yield f"{prefix}{name}", spec["choices"]
-        yield from choices(spec.get("options"), f"{prefix}{name}.")
+        yield from choices(spec.get("options") or spec.get("suboptions"), f"{prefix}{name}.")
 
 
 def yaml_choices():
