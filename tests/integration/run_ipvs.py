@@ -18,8 +18,8 @@ host and only the module processes go to the guest:
 * once per backend: netlink with the project venv's Python (which has pyroute2), ipvsadm with
   /usr/bin/python3;
 * in the guest each module job (`<interpreter> -`, the payload on stdin) goes to a fork server: per backend, a
-  long-lived process of that interpreter that has pre-imported what every module run imports (stdlib modules;
-  for the venv's Python also ansible-core's module_utils and pyroute2 with its IPVS parts) and forks one child
+  long-lived process of that interpreter that has pre-imported what every module run imports (stdlib modules and
+  ansible-core's module_utils; for the venv's Python also pyroute2 with its IPVS parts) and forks one child
   per job, which runs the payload as `python -` would (its own process, against the real kernel). The
   collection's code is imported only in the children; a payload whose ansible/ files differ from the
   pre-imported ones runs as a fresh process. `--no-fork-server` runs every job as a fresh process (the
@@ -121,19 +121,34 @@ STDLIB_PRELOAD = [
     "zipfile",
     "zlib",
 ]
-# The venv's Python adds ansible-core's module_utils (basic and the AnsiballZ loader pull in all that these modules
+# Both interpreters add ansible-core's module_utils (basic and the AnsiballZ loader pull in all that these modules
 # use; the venv's ansible-core is the controller's, so they are the files every payload ships, which the fork server
-# checks per job) and pyroute2 with its IPVS netlink parts. Never the collection's own modules or module_utils, nor
-# ansible.modules: those are imported in the child only (ansible.modules from the venv's copy, checked the same).
-VENV_PRELOAD = [
+# checks per job). /usr/bin/python3 imports them through a folder that holds only the venv's ansible package (see
+# preload_spec), so pyroute2 stays out of its reach and `backend: auto` still falls back to ipvsadm there. Never the
+# collection's own modules or module_utils, nor ansible.modules: those are imported in the child only
+# (ansible.modules from the venv's copy, checked the same).
+ANSIBLE_PRELOAD = [
     "ansible.module_utils.basic",
     "ansible.module_utils._internal._ansiballz._loader",
+]
+# The venv's Python adds pyroute2 with its IPVS netlink parts.
+PYROUTE2_PRELOAD = [
     "pyroute2",
     "pyroute2.ipvs",
     "pyroute2.netlink.generic.ipvs",
     "pyroute2.netlink.exceptions",
 ]
-PRELOAD = {"netlink": STDLIB_PRELOAD + VENV_PRELOAD, "ipvsadm": STDLIB_PRELOAD}
+
+
+def preload_spec(backend: str, tmpdir: Path) -> dict:
+    """What the backend's fork server pre-imports: `names`, with `path` put in front of sys.path meanwhile."""
+    if backend == "netlink":
+        return {"path": [], "names": STDLIB_PRELOAD + ANSIBLE_PRELOAD + PYROUTE2_PRELOAD}
+    only = tmpdir / "ansible-only"
+    only.mkdir(exist_ok=True)
+    (only / "ansible").symlink_to(next((VENV / "lib").glob("python3*/site-packages/ansible")))
+    return {"path": [str(only)], "names": STDLIB_PRELOAD + ANSIBLE_PRELOAD}
+
 
 # Runs in the guest as root. Jobs are <id>.job files (JSON); results are written to <id>.out atomically. A job
 # `<interpreter> - ...` goes to that interpreter's fork server when there is one; anything else (and everything
@@ -247,9 +262,10 @@ mark('stats', json.dumps(stats))
 """
 
 # The fork server: one per interpreter, its source fed to `<interpreter> -` so that it starts exactly as a module
-# process does (same interpreter, flags, environment, sys.path, `__main__`). It pre-imports the names it is given,
-# then per job (the arguments after `-` as JSON, the script's stdin, stdout and stderr as fds) forks a child that
-# runs the script as `python -` would, and answers with the exit code. The child is a process of its own; what it
+# process does (same interpreter, flags, environment, sys.path, `__main__`). It pre-imports the names it is given
+# (with the folders it is given in front of sys.path meanwhile), then per job (the arguments after `-` as JSON, the
+# script's stdin, stdout and stderr as fds) forks a child that runs the script as `python -` would, and answers with
+# the exit code. The child is a process of its own; what it
 # shares with the others is code imported before the fork, nothing it does itself.
 FORK_SERVER = r"""
 import sys
@@ -263,13 +279,15 @@ STUBS = {'ansible/__init__.py', 'ansible/module_utils/__init__.py'}
 ZIP_DATA = re.compile(rb"^zip_data='([A-Za-z0-9+/=]*)',$", re.M)
 installed = {}  # payload file name -> the bytes the pre-imported package loads for it (None: it has none)
 
-def preload(names):
+def preload(spec):
     started, skipped = time.monotonic(), []
-    for name in names:
+    sys.path[:0] = spec['path']
+    for name in spec['names']:
         try:
             __import__(name)
         except ImportError:
             skipped.append(name)
+    del sys.path[:len(spec['path'])]
     return time.monotonic() - started, skipped
 
 def problem():
@@ -455,7 +473,7 @@ def main() -> int:
         chan = tmpdir / "chan"
         chan.mkdir()
         (tmpdir / "agent.py").write_text(AGENT)
-        servers = {} if args.no_fork_server else {INTERPRETERS[b]: PRELOAD[b] for b in backends}
+        servers = {} if args.no_fork_server else {INTERPRETERS[b]: preload_spec(b, tmpdir) for b in backends}
         (tmpdir / "agent.json").write_text(json.dumps({"servers": servers, "server": FORK_SERVER}))
         playbook = tmpdir / "ipvs.yml"
         playbook.write_text(
