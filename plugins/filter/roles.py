@@ -8,7 +8,11 @@ rules that an argument spec cannot say).
 - director_check: problems in a mapping of lvs.ha.director variables (name -> value).
 - realserver_check: problems in a mapping of lvs.ha.realserver variables.
 - director_table_diff: how the kernel's IPVS table (lvs.ha.ipvs_info services) differs from director_services.
-- director_ipvs_purge: which IPVS entries a static table removes (those that left the model).
+- director_ipvs_table: director_services as the services option of lvs.ha.ipvs_table (the static table).
+- director_drained: the addresses of a director's drained list (the file lvs.ha.drain writes).
+- director_drain: director_services with weight 0 for each drained real server.
+- director_keepalived_weights: a keepalived.conf the role wrote, with the real servers' weights of given services.
+- director_vip_holders: what is wrong with where the VIPs are (each on exactly one director; none on one away).
 - realserver_vip_plan: which VIPs to add (with a stable label) and which to remove on a real server's lo.
 """
 
@@ -79,49 +83,152 @@ def director_table_diff(ipvs_services, services):
     return diff
 
 
-RULES_SERVICE = re.compile(r"-A\s+(-t|-u|--sctp-service)\s+(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
-RULES_PROTOCOL = {"-t": "tcp", "-u": "udp", "--sctp-service": "sctp"}
+def _netmask_prefix(value, var):
+    """A persistence granularity (a netmask such as 255.255.255.0, or a prefix length) as a prefix length."""
+    text = str(value)
+    if text.isdigit():
+        return int(text)
+    try:
+        return ipaddress.ip_network(f"0.0.0.0/{text}").prefixlen
+    except ValueError as e:
+        raise AnsibleFilterError(f"{var}: {text!r} is not a netmask (such as 255.255.255.0) or a prefix length") from e
 
 
-def director_ipvs_purge(ipvs_services, services, previous_rules="", mode="managed"):
-    """The IPVS entries a static table removes, as {'services': [...], 'real_servers': [...]}.
+def director_ipvs_table(services):
+    """director_services (or director_drain's output) as the services option of lvs.ha.ipvs_table.
 
-    ipvs_services: lvs.ha.ipvs_info services (the kernel now); services: director_services (the model);
-    previous_rules: the rules file the role wrote last time (the services it managed); mode: V(managed)
-    removes services of that file that left the model, V(all) every service not in the model, V(none)
-    nothing. Real servers not in the model are removed from every service of the model.
+    Defaults are the role's (protocol TCP, scheduler rr, forwarding dr, weight 1). A real server's port is kept
+    only with forwarding nat, where it may differ from the service port.
     """
-    if mode not in rules.IPVS_PURGE_MODES:
-        raise AnsibleFilterError(
-            f"director_ipvs_purge: mode {mode!r} is not one of {', '.join(rules.IPVS_PURGE_MODES)}"
-        )
-    managed = set()
-    for match in RULES_SERVICE.finditer(previous_rules or ""):
-        managed.add((RULES_PROTOCOL[match.group(1)], match.group(2).strip("[]"), int(match.group(3))))
-    want = _wanted(services)
-    out = {"services": [], "real_servers": []}
-    if mode == "none":
-        return out
-    for svc in ipvs_services or []:
-        if svc.get("address") is None:
+    table = []
+    for idx, svc in enumerate(services or []):
+        forwarding = str(svc.get("forwarding", "dr"))
+        entry = {
+            "protocol": str(svc.get("protocol", "TCP")).lower(),
+            "address": str(svc["vip"]),
+            "port": int(svc["port"]),
+            "scheduler": str(svc.get("scheduler", "rr")),
+            "persistence_timeout": int(svc.get("persistence_timeout", 0)),
+        }
+        if entry["persistence_timeout"] > 0 and svc.get("persistence_granularity") is not None:
+            entry["persistence_netmask"] = _netmask_prefix(
+                svc["persistence_granularity"], f"director_services[{idx}].persistence_granularity"
+            )
+        entry["real_servers"] = []
+        for real in svc.get("real_servers", []):
+            rs = {"address": str(real["address"]), "forwarding": forwarding, "weight": int(real.get("weight", 1))}
+            if forwarding == "nat":
+                rs["port"] = int(real.get("port", svc["port"]))
+            entry["real_servers"].append(rs)
+        table.append(entry)
+    return table
+
+
+def director_drained(text, path="the drained list"):
+    """The addresses in a director's drained list (the text of the file lvs.ha.drain writes): one address a line,
+    blank lines and what follows a '#' ignored. Anything else fails naming the file and the line."""
+    out = []
+    for number, line in enumerate(str(text or "").splitlines(), 1):
+        word = line.split("#", 1)[0].strip()
+        if not word:
             continue
-        key = (str(svc["protocol"]), str(svc["address"]), int(svc["port"]))
-        if key not in want:
-            if mode == "all" or key in managed:
-                out["services"].append({"protocol": key[0], "address": key[1], "port": key[2]})
-            continue
-        for real in svc.get("realservers", []):
-            if (str(real["address"]), int(real["port"])) not in want[key]:
-                out["real_servers"].append(
-                    {
-                        "protocol": key[0],
-                        "service_address": key[1],
-                        "service_port": key[2],
-                        "address": str(real["address"]),
-                        "port": int(real["port"]),
-                    }
-                )
+        try:
+            address = str(ipaddress.ip_address(word))
+        except ValueError:
+            raise AnsibleFilterError(f"{path}, line {number}: {word!r} is not an IP address") from None
+        if address not in out:
+            out.append(address)
     return out
+
+
+def _canonical(address):
+    try:
+        return str(ipaddress.ip_address(str(address)))
+    except ValueError:
+        return str(address)
+
+
+def director_drain(services, drained):
+    """director_services with weight 0 for every real server whose address is in `drained`: no new connection
+    goes to it, and those it has keep going (IPVS quiescent real servers)."""
+    gone = {_canonical(address) for address in drained or []}
+    out = []
+    for svc in services or []:
+        reals = [
+            dict(real, weight=0) if _canonical(real.get("address")) in gone else real
+            for real in svc.get("real_servers", [])
+        ]
+        out.append(dict(svc, real_servers=reals))
+    return out
+
+
+KEEPALIVED_VS = re.compile(r"^\s*virtual_server\s+(\S+)\s+(\d+)\s*\{")
+KEEPALIVED_RS = re.compile(r"^\s*real_server\s+(\S+)\s+(\d+)\s*\{")
+KEEPALIVED_PROTOCOL = re.compile(r"^\s*protocol\s+(\S+)")
+KEEPALIVED_WEIGHT = re.compile(r"^(\s*weight\s+)(\d+)(\s*)$")
+
+
+def director_keepalived_weights(text, services):
+    """A keepalived.conf that the director role wrote, with each real server's weight line set to its weight in
+    `services` (as director_services, e.g. after director_drain): the file the role would write with these
+    weights, without the role's other variables. Fails when a service or real server of `services` is not in
+    the file (it was written from another model: run the role)."""
+    wanted = {}
+    for svc in services or []:
+        key = (str(svc.get("protocol", "TCP")).upper(), _canonical(svc["vip"]), int(svc["port"]))
+        for real in svc.get("real_servers", []):
+            wanted[key + (_canonical(real["address"]), int(real.get("port", svc["port"])))] = int(real.get("weight", 1))
+    lines = str(text).splitlines(keepends=True)
+    # A virtual_server's protocol line may come anywhere in its block: read the blocks first.
+    blocks, current = [], None
+    for number, line in enumerate(lines):
+        if KEEPALIVED_VS.match(line):
+            current = {"match": KEEPALIVED_VS.match(line), "protocol": None, "lines": []}
+            blocks.append(current)
+        elif current is not None:
+            found = KEEPALIVED_PROTOCOL.match(line)
+            if found and current["protocol"] is None:
+                current["protocol"] = found.group(1).upper()
+            current["lines"].append(number)
+    seen = set()
+    for block in blocks:
+        vs = (block["protocol"] or "TCP", _canonical(block["match"].group(1)), int(block["match"].group(2)))
+        real = None
+        for number in block["lines"]:
+            found = KEEPALIVED_RS.match(lines[number])
+            if found:
+                real = vs + (_canonical(found.group(1)), int(found.group(2)))
+                continue
+            weight = KEEPALIVED_WEIGHT.match(lines[number].rstrip("\n"))
+            if weight and real is not None and real in wanted:
+                end = lines[number][len(lines[number].rstrip("\n")) :]
+                lines[number] = f"{weight.group(1)}{wanted[real]}{weight.group(3)}{end}"
+                seen.add(real)
+                real = None
+    missing = sorted(set(wanted) - seen)
+    if missing:
+        names = ", ".join(f"{k[0]} {k[1]}:{k[2]} -> {k[3]}:{k[4]}" for k in missing)
+        raise AnsibleFilterError(f"director_keepalived_weights: not in keepalived.conf: {names}; run the director role")
+    return "".join(lines)
+
+
+def director_vip_holders(holdings, vips, away=""):
+    """Sentences saying what is wrong with where the VIPs are (empty when all is well): every VIP must be on exactly
+    one director, and none on `away` (a director being taken out of service).
+
+    holdings: {director: [addresses on its VRRP interface]}; vips: the VIPs of the pair.
+    """
+    if not isinstance(holdings, Mapping):
+        raise AnsibleFilterError("director_vip_holders: expects a mapping of directors to their addresses")
+    held = {host: {_canonical(a) for a in addresses or []} for host, addresses in holdings.items()}
+    problems = []
+    for vip in sorted({_canonical(v) for v in vips or []}):
+        holders = sorted(host for host, addresses in held.items() if vip in addresses)
+        if away and away in holders:
+            problems.append(f"{vip} is still on {away}")
+        elif len(holders) != 1:
+            problems.append(f"{vip} is on {len(holders)} directors ({', '.join(holders) or 'none'}), not one")
+    return problems
 
 
 def realserver_vip_plan(links, vips, interface):
@@ -166,5 +273,9 @@ class FilterModule:
             "realserver_check": realserver_check,
             "director_table_diff": director_table_diff,
             "realserver_vip_plan": realserver_vip_plan,
-            "director_ipvs_purge": director_ipvs_purge,
+            "director_ipvs_table": director_ipvs_table,
+            "director_drained": director_drained,
+            "director_drain": director_drain,
+            "director_keepalived_weights": director_keepalived_weights,
+            "director_vip_holders": director_vip_holders,
         }

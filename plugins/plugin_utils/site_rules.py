@@ -522,6 +522,7 @@ def director_errors(v: Mapping) -> list[str]:
         "director_ipvs_manager": choice(IPVS_MANAGERS),
         "director_ipvs_purge": choice(IPVS_PURGE_MODES),
         "director_ipvs_rules_path": pattern(FILE_PATH),
+        "director_drain_path": pattern(FILE_PATH),
         "director_check_delay_loop": integer(1, 86400, "a number of seconds"),
         "director_check_connect_timeout": SECONDS,
         "director_check_retry": integer(0, 100, "a retry count"),

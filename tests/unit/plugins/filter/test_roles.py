@@ -264,7 +264,11 @@ def test_only_a_mapping_is_checked():
         "realserver_check",
         "director_table_diff",
         "realserver_vip_plan",
-        "director_ipvs_purge",
+        "director_ipvs_table",
+        "director_drained",
+        "director_drain",
+        "director_keepalived_weights",
+        "director_vip_holders",
     }
 
 
@@ -341,38 +345,89 @@ def test_vip_plan_ipv6_has_no_label():
     assert plan == {"present": [{"address": "2001:db8::10", "prefix": 128, "label": None}], "absent": []}
 
 
-KERNEL = [
-    {
-        "protocol": "tcp",
-        "address": "192.168.100.10",
-        "port": 80,
-        "realservers": [
-            {"address": "192.168.100.221", "port": 80, "weight": 1},
-            {"address": "192.168.100.223", "port": 80},
-        ],
-    },
-    {"protocol": "tcp", "address": "192.168.100.11", "port": 443, "realservers": []},
-    {"protocol": "udp", "address": "10.1.1.1", "port": 53, "realservers": []},
-    {"protocol": None, "address": None, "port": None, "fwmark": 7, "realservers": []},
-]
-PREVIOUS = "# managed\n-A -t 192.168.100.10:80 -s rr\n-A -t 192.168.100.11:443 -s rr\n-A -u [2001:db8::1]:53 -s rr\n"
+def test_ipvs_table_takes_the_role_defaults():
+    nat = {
+        "vip": "192.168.100.10",
+        "port": 8080,
+        "protocol": "UDP",
+        "scheduler": "wrr",
+        "forwarding": "nat",
+        "persistence_timeout": 300,
+        "persistence_granularity": "255.255.255.0",
+        "real_servers": [{"address": "10.0.0.1", "port": 80, "weight": 3}, {"address": "10.0.0.2"}],
+    }
+    assert roles.director_ipvs_table([SERVICE, nat]) == [
+        {
+            "protocol": "tcp",
+            "address": "192.168.100.10",
+            "port": 80,
+            "scheduler": "rr",
+            "persistence_timeout": 0,
+            "real_servers": [{"address": "192.168.100.221", "forwarding": "dr", "weight": 1}],
+        },
+        {
+            "protocol": "udp",
+            "address": "192.168.100.10",
+            "port": 8080,
+            "scheduler": "wrr",
+            "persistence_timeout": 300,
+            "persistence_netmask": 24,
+            "real_servers": [
+                {"address": "10.0.0.1", "forwarding": "nat", "weight": 3, "port": 80},
+                {"address": "10.0.0.2", "forwarding": "nat", "weight": 1, "port": 8080},
+            ],
+        },
+    ]
+    with pytest.raises(AnsibleFilterError, match=r"director_services\[0\].persistence_granularity"):
+        roles.director_ipvs_table([dict(nat, persistence_granularity="255.0.255.0")])
 
 
-@pytest.mark.parametrize(
-    "mode,services,reals",
-    [
-        ("managed", [("tcp", "192.168.100.11", 443)], [("192.168.100.10", "192.168.100.223")]),
-        ("all", [("tcp", "192.168.100.11", 443), ("udp", "10.1.1.1", 53)], [("192.168.100.10", "192.168.100.223")]),
-        ("none", [], []),
-    ],
-)
-def test_ipvs_purge_removes_what_left_the_model(mode, services, reals):
-    plan = roles.director_ipvs_purge(KERNEL, [SERVICE], PREVIOUS, mode)
-    assert [(s["protocol"], s["address"], s["port"]) for s in plan["services"]] == services
-    assert [(r["service_address"], r["address"]) for r in plan["real_servers"]] == reals
+def test_drained_list_is_addresses_one_a_line():
+    text = "# drained by lvs.ha.drain\n192.168.100.221\n\n  2001:DB8::1  # web9\n192.168.100.221\n"
+    assert roles.director_drained(text) == ["192.168.100.221", "2001:db8::1"]
+    assert roles.director_drained("") == []
+    with pytest.raises(AnsibleFilterError, match=r"/etc/lvs-ha/drained, line 2: 'web1; reboot'"):
+        roles.director_drained("192.168.100.221\nweb1; reboot\n", "/etc/lvs-ha/drained")
 
 
-def test_ipvs_purge_without_a_previous_file_keeps_unknown_services():
-    assert roles.director_ipvs_purge(KERNEL, [SERVICE], "", "managed")["services"] == []
-    with pytest.raises(AnsibleFilterError, match="mode"):
-        roles.director_ipvs_purge(KERNEL, [SERVICE], "", "some")
+def test_drain_sets_weight_zero_and_nothing_else():
+    two = dict(SERVICE, real_servers=[{"address": "192.168.100.221", "weight": 3}, {"address": "192.168.100.222"}])
+    drained = roles.director_drain([two], ["192.168.100.221"])
+    reals = [{"address": "192.168.100.221", "weight": 0}, {"address": "192.168.100.222"}]
+    assert drained == [dict(SERVICE, real_servers=reals)]
+    assert two["real_servers"][0]["weight"] == 3
+    assert roles.director_drain([two], []) == [two]
+    assert roles.director_ipvs_table(drained)[0]["real_servers"][0]["weight"] == 0
+
+
+def test_keepalived_weights_edits_only_the_weight_lines(tmp_path):
+    from ansible_collections.lvs.ha.tests.unit.roles.render import render
+
+    two = dict(SERVICE, real_servers=[{"address": "192.168.100.221", "weight": 3}, {"address": "192.168.100.222"}])
+    udp = dict(two, protocol="UDP", port=53, check={"type": "tcp"})
+    model = {"director_vips": ["192.168.100.10"], "director_vrrp_auth_pass": "lvs-lab1"}
+    written = render("director", "etc/keepalived/keepalived.conf.j2", director_services=[two, udp], **model)
+    drained = roles.director_drain([two, udp], ["192.168.100.221"])
+    want = render("director", "etc/keepalived/keepalived.conf.j2", director_services=drained, **model)
+    assert want != written
+    assert roles.director_keepalived_weights(written, drained) == want
+    assert roles.director_keepalived_weights(want, [two, udp]) == written
+    with pytest.raises(AnsibleFilterError, match=r"TCP 192.168.100.10:443 -> 192.168.100.221:443"):
+        roles.director_keepalived_weights(written, [dict(two, port=443)])
+
+
+def test_vip_holders_names_what_is_wrong():
+    vips = ["192.168.100.10", "192.168.100.11"]
+    both = {"dr1": ["192.168.100.201", "192.168.100.10", "192.168.100.11"], "dr2": ["192.168.100.202"]}
+    assert roles.director_vip_holders(both, vips) == []
+    assert roles.director_vip_holders(both, vips, "dr1") == [
+        "192.168.100.10 is still on dr1",
+        "192.168.100.11 is still on dr1",
+    ]
+    split = {"dr1": ["192.168.100.10"], "dr2": ["192.168.100.10"], "dr3": []}
+    assert roles.director_vip_holders(split, vips) == [
+        "192.168.100.10 is on 2 directors (dr1, dr2), not one",
+        "192.168.100.11 is on 0 directors (none), not one",
+    ]
+    with pytest.raises(AnsibleFilterError, match="mapping"):
+        roles.director_vip_holders(["dr1"], vips)
