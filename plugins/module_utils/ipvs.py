@@ -15,6 +15,7 @@ Both map kernel errors to messages that name the cause (module not loaded, permi
 from __future__ import annotations
 
 import errno
+import importlib.util
 import ipaddress
 import os
 import socket
@@ -229,8 +230,22 @@ def check_kernel(proc_path: str = PROC_IP_VS) -> None:
 PYROUTE2_IMPORT_ERROR = None
 
 
+def pyroute2_available() -> bool:
+    """Whether pyroute2 with its IPVS module (0.8.1 and later) is installed, found without importing it: the
+    package imports all of its subsystems, seconds under emulation, and only the netlink backend's writes need it."""
+    spec = importlib.util.find_spec("pyroute2")
+    folders = (spec.submodule_search_locations or []) if spec else []
+    return any(os.path.exists(os.path.join(d, "ipvs.py")) or os.path.isdir(os.path.join(d, "ipvs")) for d in folders)
+
+
+def pyroute2_missing(what: str = "backend=netlink") -> str:
+    from ansible.module_utils.basic import missing_required_lib
+
+    return f"{missing_required_lib(f'pyroute2 >= 0.8.1 (for {what})')}\n{PYROUTE2_IMPORT_ERROR or ''}".rstrip()
+
+
 def import_pyroute2():
-    """Import pyroute2 on first use (it is slow to import, and only the netlink backend needs it)."""
+    """Import pyroute2 on first use (it is slow to import, and only the netlink backend's writes need it)."""
     global PYROUTE2_IMPORT_ERROR
     try:
         from pyroute2 import IPVS, IPVSDest, IPVSService
@@ -497,8 +512,17 @@ class NetlinkDumper:
 class NetlinkBackend:
     name = "netlink"
 
-    def __init__(self, lib: dict):
-        self.lib = lib
+    def __init__(self, lib: dict | None = None):
+        self._lib = lib
+
+    @property
+    def lib(self) -> dict:
+        """pyroute2's IPVS parts, imported on the first write (a read does not need them)."""
+        if self._lib is None:
+            self._lib = import_pyroute2()
+            if self._lib is None:
+                raise IPVSError(pyroute2_missing("the netlink backend's writes"))
+        return self._lib
 
     def _service_nla(self, svc: dict, key_only: bool = False):
         fields = {"af": FAMILIES[svc["family"]]}
@@ -527,10 +551,11 @@ class NetlinkBackend:
         )
 
     def _call(self, what: str, func, *args, **kwargs):
+        lib = self.lib
         try:
-            with self.lib["IPVS"]() as ipvs:
+            with lib["IPVS"]() as ipvs:
                 return func(ipvs, *args, **kwargs)
-        except self.lib["NetlinkError"] as e:
+        except lib["NetlinkError"] as e:
             raise IPVSError(netlink_error_message(what, e.code, str(e))) from e
         except OSError as e:
             raise IPVSError(netlink_error_message(what, e.errno, str(e))) from e
@@ -1076,13 +1101,10 @@ def realserver_from_params(params: dict, service: dict, where: str = "") -> tupl
 def get_backend(module, choice: str, proc_path: str = PROC_IP_VS):
     """The backend for `choice` (auto, netlink, ipvsadm); raises IPVSError naming what is missing."""
     check_kernel(proc_path)
-    lib = import_pyroute2() if choice in ("auto", "netlink") else None
-    if lib is not None:
-        return NetlinkBackend(lib)
+    if choice in ("auto", "netlink") and pyroute2_available():
+        return NetlinkBackend()  # pyroute2 is imported on the first write
     if choice == "netlink":
-        from ansible.module_utils.basic import missing_required_lib
-
-        raise IPVSError(f"{missing_required_lib('pyroute2 >= 0.8.1 (for backend=netlink)')}\n{PYROUTE2_IMPORT_ERROR}")
+        raise IPVSError(pyroute2_missing())
     binary = module.get_bin_path("ipvsadm")
     if binary:
         return IpvsadmBackend(module, binary)

@@ -272,7 +272,7 @@ class NoBinModule(FakeModule):
 
 def test_no_backend_at_all(tmp_path, monkeypatch):
     (tmp_path / "ip_vs").touch()
-    monkeypatch.setattr(ipvs, "import_pyroute2", lambda: None)
+    monkeypatch.setattr(ipvs, "pyroute2_available", lambda: False)
     with pytest.raises(ipvs.IPVSError, match="neither the pyroute2 Python library .* nor the ipvsadm command"):
         ipvs.get_backend(NoBinModule({}), "auto", proc_path=str(tmp_path / "ip_vs"))
     with pytest.raises(ipvs.IPVSError, match="ipvsadm command was not found"):
@@ -413,3 +413,27 @@ def test_netlink_dumper_without_ip_vs_names_the_module():
         ipvs.NetlinkDumper(sock).read()
     message = ipvs.netlink_error_message("read the IPVS table", e.value.errno, str(e.value))
     assert "ip_vs kernel module is not loaded" in message
+
+
+def test_netlink_backend_imports_pyroute2_only_to_write(tmp_path, monkeypatch):
+    (tmp_path / "ip_vs").touch()
+    imports = []
+    monkeypatch.setattr(ipvs, "pyroute2_available", lambda: True)
+    monkeypatch.setattr(ipvs, "import_pyroute2", lambda: imports.append("pyroute2"))
+    backend = ipvs.get_backend(FakeModule({}), "auto", proc_path=str(tmp_path / "ip_vs"))
+    assert backend.name == "netlink"
+    backend.apply([])
+    assert imports == []
+    # installed but not importable: the first write says so
+    svc = ipvs.service_record("tcp", "192.0.2.10", 80)
+    with pytest.raises(ipvs.IPVSError, match="pyroute2 >= 0.8.1 \\(for the netlink backend's writes\\)"):
+        backend.add_service(svc)
+    assert imports == ["pyroute2"]
+
+
+def test_pyroute2_available_does_not_import_it():
+    import sys
+
+    had = "pyroute2" in sys.modules
+    assert ipvs.pyroute2_available()  # the venv has pyroute2 with IPVS
+    assert ("pyroute2" in sys.modules) == had
