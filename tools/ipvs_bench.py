@@ -30,7 +30,9 @@ Methods (each phase's result is checked against the expected `ipvsadm -S -n`, un
   expected one; noop is null (nothing in the kernel marks the end of a reload that changes nothing);
 * the backends' read of the whole table in one process: netlink of this tree, netlink of `main` (its
   module_utils/ipvs.py, copied in by the host half), and ipvsadm; and one `ipvsadm -S -n` process (the raw read
-  a no-op is compared with).
+  a no-op is compared with);
+* ipvs_table_netlink_before (noop only): the no-op netlink run of `main`'s collection (its plugins, extracted by
+  the host half), for the before/after of the netlink read.
 
 Prints figures and ratios; nothing here is a pass/fail assertion. Under TCG (software emulation) absolute
 times are many times what real hardware gives; compare the ratios.
@@ -43,6 +45,7 @@ import datetime
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -162,10 +165,12 @@ def run_restore(lines: list[str]) -> float:
     return time.monotonic() - start
 
 
-def run_table(backend: str, services: list[dict]) -> tuple[dict, float, int]:
+def run_table(backend: str, services: list[dict], tree: Path | None = None) -> tuple[dict, float, int]:
+    """ipvs_table in a fresh process; `tree`: a collections folder to take it from instead of this checkout."""
     path = OUT / "args.json"
     path.write_text(json.dumps({"services": services, "purge": "all", "backend": backend}))
-    return run_module("ipvs_table", f"@{path}")
+    env = dict(os.environ, HOME="/tmp", PYTHONPATH=str(tree)) if tree else None
+    return run_module("ipvs_table", f"@{path}", env=env)
 
 
 def wait_for_table(expected: list[str], start: float, proc: subprocess.Popen) -> float | None:
@@ -330,6 +335,20 @@ def bench_size(entries: int, args: argparse.Namespace, keepalived_missing: str |
 
             say(phase, method, median_run(args.rounds, table))
             check(method, phase, expected)
+        if phase == "noop" and (OUT / "before").is_dir():  # the same no-op with BEFORE_REF's collection
+
+            def before(expected=expected):
+                load(expected)
+                result, seconds, peak = run_table("netlink", desired(entries, "noop"), tree=OUT / "before")
+                rss["ipvs_table_netlink_before"] = max(rss.get("ipvs_table_netlink_before", 0), peak)
+                if result.get("failed") or result.get("changed"):
+                    print(
+                        f"    !! netlink before noop: changed={result.get('changed')} {result.get('msg', '')}",
+                        flush=True,
+                    )
+                return seconds
+
+            say(phase, "ipvs_table_netlink_before", median_run(args.rounds, before))
     # keepalived loading the same table
     if keepalived_missing:
         for phase in PHASES:
@@ -402,6 +421,8 @@ def ratios(results: dict) -> dict:
     out["netlink_read_vs_ipvsadm_read"] = ratio(read["netlink"], read["ipvsadm"])
     if "netlink_before" in read:
         out["netlink_read_before_vs_after"] = ratio(read["netlink_before"], read["netlink"])
+    if "ipvs_table_netlink_before" in noop:
+        out["netlink_noop_before_vs_after"] = ratio(noop["ipvs_table_netlink_before"], noop["ipvs_table_netlink"])
     return out
 
 
@@ -417,7 +438,7 @@ def plot(results: dict, path: Path) -> bool:
     sizes = sorted(results["sizes"], key=int)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, phase in zip(axes, ("from_empty", "noop"), strict=True):
-        for method in [*METHODS, "single_entry_modules"]:
+        for method in [*METHODS, "single_entry_modules", "ipvs_table_netlink_before"]:
             points = [(int(s), results["sizes"][s][f"{phase}_s"].get(method)) for s in sizes]
             points = [(x, y) for x, y in points if y]
             if points:
@@ -456,6 +477,12 @@ def main() -> int:
     )
     if before.returncode == 0:
         (OUT / "ipvs_before.py").write_text(before.stdout)
+        # BEFORE_REF's plugins as a collections folder, for its no-op ipvs_table run
+        shutil.rmtree(OUT / "before", ignore_errors=True)
+        tree = OUT / "before" / "ansible_collections" / "lvs" / "ha"
+        tree.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", BEFORE_REF, "plugins"], cwd=REPO, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
     passed = ["--sizes", args.sizes, "--rounds", str(args.rounds), "--loop-seconds", str(args.loop_seconds)]
     passed += ["--single-seconds", str(args.single_seconds)]
     start = time.monotonic()
