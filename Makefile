@@ -7,7 +7,7 @@ LAB := $(PY) -m lab
 HOST ?= dr1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-reboot lab-down lab-bench \
+.PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-reboot lab-down lab-bench bench-ipvs \
         test unit sanity integration integration-netns integration-ipvs smoke molecule lint \
         tarball installed role-readmes docs release-check clean
 
@@ -15,6 +15,7 @@ help:
 	@echo "make lab        bring the virtual lab up, run the site against it, show pages and a failover"
 	@echo "make test       unit, sanity, integration, lab and molecule tests (boots and tears down the lab)"
 	@echo "make lab-up | lab-status | lab-shell HOST=dr1 | lab-reboot HOST=web1 | lab-down | lab-bench | molecule"
+	@echo "make bench-ipvs [BENCH_ARGS=...]   ipvs_table against ipvsadm, keepalived and the single-entry modules (lab guest)"
 	@echo "LAB_RELEASE=trixie|bookworm|mixed make lab-up   the hosts' Debian release (default trixie)"
 	@echo "make smoke | molecule TEST_RELEASE=trixie|bookworm   the lab tests on one release (default: mixed)"
 	@echo "make verify-site | failover     (against a running lab with the site)"
@@ -50,6 +51,17 @@ lab-down: venv
 
 lab-bench: lab-setup
 	$(LAB) bench
+
+# ipvs_table against a per-entry ipvsadm loop, one ipvsadm -R, the single-entry modules and keepalived, at 100,
+# 1,000 and 5,000 entries, in one lab guest (tools/ipvs_bench.py): docs/bench/ipvs.json and ipvs.png. Not part of
+# make test. matplotlib (for the plot only) goes to .build/bench-py, outside the venv and requirements-dev.txt.
+# The guest boot waits for the lab lock (another lab on this machine). BENCH_ARGS: e.g. --sizes 100 --rounds 3.
+BENCH_ARGS ?=
+BENCH_PY := .build/bench-py
+bench-ipvs: lab-setup
+	@PYTHONPATH=$(BENCH_PY) $(PY) -c 'import matplotlib' 2>/dev/null \
+	  || $(PY) -m pip install --quiet --target $(BENCH_PY) matplotlib
+	PYTHONPATH=$(BENCH_PY) flock /tmp/lvsha-lab.lock $(PY) tools/ipvs_bench.py $(BENCH_ARGS)
 
 lab: lab-up
 	$(LAB) site

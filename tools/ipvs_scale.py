@@ -23,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,13 +31,17 @@ REPO = Path(__file__).resolve().parents[1]
 VENV_PY = REPO / ".venv" / "bin" / "python"
 # collections/ansible_collections/lvs/ha links back to REPO: on PYTHONPATH, it makes this tree lvs.ha.
 COLLECTIONS = REPO / "collections"
-# A fresh Python process running the module's main() with its arguments, as AnsiballZ does (minus the zip).
+# A fresh Python process running a module's main() with its arguments, as AnsiballZ does (minus the zip):
+# argv[1] is the module's name, argv[2] its arguments as JSON, or @FILE for a file that holds them (a table of
+# thousands of entries is more than one argv string may hold).
 RUN_MODULE = (
-    "import json, sys\n"
+    "import importlib, json, pathlib, sys\n"
     "from ansible.module_utils.testing import patch_module_args\n"
-    "from ansible_collections.lvs.ha.plugins.modules import ipvs_service\n"
-    "with patch_module_args(json.loads(sys.argv[1])):\n"
-    "    ipvs_service.main()\n"
+    "module = importlib.import_module(f'ansible_collections.lvs.ha.plugins.modules.{sys.argv[1]}')\n"
+    "args = sys.argv[2]\n"
+    "args = pathlib.Path(args[1:]).read_text() if args.startswith('@') else args\n"
+    "with patch_module_args(json.loads(args)):\n"
+    "    module.main()\n"
 )
 
 
@@ -51,31 +56,48 @@ def build_table(count: int) -> None:
     subprocess.run(["ipvsadm", "-R"], input="\n".join(lines) + "\n", text=True, check=True)
 
 
+def run_module(module: str, args: str, env: dict | None = None) -> tuple[dict, float, int]:
+    """One run of `module` in a fresh Python process (RUN_MODULE; `args` JSON or @FILE): (result, seconds, the
+    process's peak RSS in KiB). PYTHONPATH is this process's own (main() set it for the guest half)."""
+    env = env or dict(os.environ, HOME="/tmp")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        proc = subprocess.Popen([str(VENV_PY), "-c", RUN_MODULE, module, args], env=env, stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.monotonic() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        try:
+            result = json.loads(out.read())
+        except ValueError:
+            result = {"failed": True, "msg": f"no JSON from {module} (rc {proc.returncode}): {err.read()[-2000:]!r}"}
+    return result, seconds, usage.ru_maxrss
+
+
 def time_module(backend: str, rounds: int) -> list[float]:
-    env = dict(os.environ, HOME="/tmp")  # PYTHONPATH as main() set it for this process
     args = json.dumps({"address": "10.100.0.0", "port": 80, "scheduler": "wrr", "backend": backend})
     times = []
     for _round in range(rounds):
-        start = time.monotonic()
-        out = subprocess.run(
-            [str(VENV_PY), "-c", RUN_MODULE, args], env=env, capture_output=True, text=True, check=False
-        )
-        times.append(time.monotonic() - start)
-        result = json.loads(out.stdout)
+        result, seconds, _rss = run_module("ipvs_service", args)
+        times.append(seconds)
         if result.get("failed") or result.get("changed"):
             raise SystemExit(f"{backend}: the no-op run was not a no-op: {result}")
     return times
 
 
+class Runner:
+    """What IpvsadmBackend needs of an AnsibleModule: run_command() (argv, environ_update, data)."""
+
+    def run_command(self, argv, environ_update=None, data=None, binary_data=False):
+        env = dict(os.environ, **(environ_update or {}))
+        p = subprocess.run(argv, input=data, capture_output=True, text=True, env=env, check=False)
+        return p.returncode, p.stdout, p.stderr
+
+
 def time_reads(rounds: int) -> dict[str, list[float]]:
     # Imported here: only the guest process has COLLECTIONS on its path (main() sets PYTHONPATH for it).
     from ansible_collections.lvs.ha.plugins.module_utils import ipvs
-
-    class Runner:
-        def run_command(self, argv, environ_update=None):
-            env = dict(os.environ, **(environ_update or {}))
-            p = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-            return p.returncode, p.stdout, p.stderr
 
     backends = {
         "netlink": ipvs.NetlinkBackend(ipvs.import_pyroute2()),
@@ -122,22 +144,14 @@ def main() -> int:
     args = ap.parse_args()
     if args.in_guest:
         return in_guest(args.services, args.rounds)
-    argv = [
-        str(VENV_PY),
-        "-m",
-        "lab",
-        "run",
-        "--",
-        "env",
-        f"PYTHONPATH={COLLECTIONS}",
-        str(VENV_PY),
-        str(Path(__file__).resolve()),
-        "--in-guest",
-        "--services",
-        str(args.services),
-        "--rounds",
-        str(args.rounds),
-    ]
+    return run_in_guest(Path(__file__), ["--services", str(args.services), "--rounds", str(args.rounds)])
+
+
+def run_in_guest(script: Path, args: list[str], lab_args: tuple[str, ...] = ()) -> int:
+    """Boot one lab guest (`python -m lab run LAB_ARGS`) that runs `script --in-guest ARGS` with PYTHONPATH set to
+    COLLECTIONS (so `ansible_collections.lvs.ha` is this tree there and in the module runs it starts)."""
+    argv = [str(VENV_PY), "-m", "lab", "run", *lab_args, "--", "env", f"PYTHONPATH={COLLECTIONS}"]
+    argv += [str(VENV_PY), str(script.resolve()), "--in-guest", *args]
     return subprocess.run(argv, cwd=REPO, stdin=subprocess.DEVNULL, check=False).returncode
 
 

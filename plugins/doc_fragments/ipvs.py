@@ -15,7 +15,9 @@ options:
       - V(netlink) talks generic netlink to the kernel through the pyroute2 Python library (0.8.1 or later).
       - V(ipvsadm) runs the C(ipvsadm) command (C(ipvsadm -S -n) to read, one command per change;
         M(lvs.ha.ipvs_table) feeds all of its changes to one C(ipvsadm -R)).
-      - V(auto) uses V(netlink) when pyroute2 imports on the target, else V(ipvsadm).
+      - V(auto) uses V(netlink) when pyroute2 with its IPVS module is installed on the target, else V(ipvsadm).
+      - V(netlink) reads the table with its own decoder of the kernel's netlink dumps and imports pyroute2 (slow to
+        import) only when it has something to write.
       - Both backends manage the same kernel objects and report the same results.
     type: str
     choices: [auto, netlink, ipvsadm]

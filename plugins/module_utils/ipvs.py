@@ -15,6 +15,7 @@ Both map kernel errors to messages that name the cause (module not loaded, permi
 from __future__ import annotations
 
 import errno
+import importlib.util
 import ipaddress
 import os
 import socket
@@ -229,8 +230,22 @@ def check_kernel(proc_path: str = PROC_IP_VS) -> None:
 PYROUTE2_IMPORT_ERROR = None
 
 
+def pyroute2_available() -> bool:
+    """Whether pyroute2 with its IPVS module (0.8.1 and later) is installed, found without importing it: the
+    package imports all of its subsystems, seconds under emulation, and only the netlink backend's writes need it."""
+    spec = importlib.util.find_spec("pyroute2")
+    folders = (spec.submodule_search_locations or []) if spec else []
+    return any(os.path.exists(os.path.join(d, "ipvs.py")) or os.path.isdir(os.path.join(d, "ipvs")) for d in folders)
+
+
+def pyroute2_missing(what: str = "backend=netlink") -> str:
+    from ansible.module_utils.basic import missing_required_lib
+
+    return f"{missing_required_lib(f'pyroute2 >= 0.8.1 (for {what})')}\n{PYROUTE2_IMPORT_ERROR or ''}".rstrip()
+
+
 def import_pyroute2():
-    """Import pyroute2 on first use (it is slow to import, and only the netlink backend needs it)."""
+    """Import pyroute2 on first use (it is slow to import, and only the netlink backend's writes need it)."""
     global PYROUTE2_IMPORT_ERROR
     try:
         from pyroute2 import IPVS, IPVSDest, IPVSService
@@ -299,15 +314,215 @@ def realserver_from_nla(attrs: dict) -> dict:
     return rs
 
 
-def _attrs(msg, name: str) -> dict:
-    return dict(msg.get(name)["attrs"])
+# ---- the netlink read, decoded here -------------------------------------------------------------------
+# pyroute2 decodes every attribute of every message through its generic NLA classes, which is most of a large
+# table's read time: the dumps are read and decoded here with struct (pyroute2 still does the writes). The
+# records are the name -> value dicts pyroute2 returns (service_from_nla() and realserver_from_nla() take them).
+
+NETLINK_GENERIC = 16
+NLMSG_HEADER = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
+NLMSG_ERROR, NLMSG_DONE = 2, 3
+NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 0x10, 3, 1, 2
+IPVS_GENL_VERSION, IPVS_CMD_GET_SERVICE, IPVS_CMD_GET_DEST = 1, 4, 8
+IPVS_CMD_ATTR_SERVICE, IPVS_CMD_ATTR_DEST = 1, 2
+NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
+# include/uapi/linux/ip_vs.h: attribute number -> (name, kind). Kinds: u8/u16/u32/u64 native order, be16 network
+# order, str NUL-terminated, addr an address of the record's family, ip4 four bytes as a dotted quad, flags
+# struct ip_vs_flags, stats nested IPVS_STATS_ATTR_*.
+
+
+def nla_table(prefix: str, attrs: list[tuple[str, str]]) -> dict[int, tuple[str, str]]:
+    """{attribute number: (name, kind)} of attributes numbered from 1 in the header's order."""
+    return {n: (f"{prefix}{name}", kind) for n, (name, kind) in enumerate(attrs, start=1)}
+
+
+STATS_ATTRS = nla_table(
+    "IPVS_STATS_ATTR_",
+    [("CONNS", "u32"), ("INPKTS", "u32"), ("OUTPKTS", "u32"), ("INBYTES", "u64"), ("OUTBYTES", "u64")]
+    + [(name, "u32") for name in ("CPS", "INPPS", "OUTPPS", "INBPS", "OUTBPS")],
+)
+STATS64_ATTRS = {n: (name, "u64") for n, (name, _kind) in STATS_ATTRS.items()}
+SVC_ATTRS = nla_table(
+    "IPVS_SVC_ATTR_",
+    [
+        ("AF", "u16"),
+        ("PROTOCOL", "u16"),
+        ("ADDR", "addr"),
+        ("PORT", "be16"),
+        ("FWMARK", "u32"),
+        ("SCHED_NAME", "str"),
+        ("FLAGS", "flags"),
+        ("TIMEOUT", "u32"),
+        ("NETMASK", "ip4"),
+        ("STATS", "stats"),
+        ("PE_NAME", "str"),
+        ("STATS64", "stats64"),
+    ],
+)
+DEST_ATTRS = nla_table(
+    "IPVS_DEST_ATTR_",
+    [
+        ("ADDR", "addr"),
+        ("PORT", "be16"),
+        ("FWD_METHOD", "u32"),
+        ("WEIGHT", "u32"),
+        ("U_THRESH", "u32"),
+        ("L_THRESH", "u32"),
+        ("ACTIVE_CONNS", "u32"),
+        ("INACT_CONNS", "u32"),
+        ("PERSIST_CONNS", "u32"),
+        ("STATS", "stats"),
+        ("ADDR_FAMILY", "u16"),
+        ("STATS64", "stats64"),
+        ("TUN_TYPE", "u8"),
+        ("TUN_PORT", "be16"),
+        ("TUN_FLAGS", "u16"),
+    ],
+)
+# the attribute that holds a record's address family, by the table's first attribute name
+FAMILY_ATTR = {"IPVS_SVC_ATTR_AF": 1, "IPVS_DEST_ATTR_ADDR": 11}
+NLA_INTS = {
+    "u8": struct.Struct("=B"),
+    "u16": struct.Struct("=H"),
+    "u32": struct.Struct("=I"),
+    "u64": struct.Struct("=Q"),
+}
+NLA_INTS["be16"] = struct.Struct("!H")
+
+
+def nla_items(data: bytes, offset: int = 0):
+    """(attribute number, payload) of each netlink attribute in data[offset:]."""
+    end = len(data)
+    while offset + 4 <= end:
+        length, kind = struct.unpack_from("=HH", data, offset)
+        if length < 4:
+            return
+        yield kind & NLA_TYPE_MASK, data[offset + 4 : offset + length]
+        offset += (length + 3) & ~3
+
+
+def nla_decode(data: bytes, table: dict, family: int | None = None) -> dict:
+    """The attributes of one IPVS record as pyroute2 names and shapes them (unknown numbers are skipped)."""
+    raw = {}
+    for number, value in nla_items(data):
+        if number in table:
+            raw[number] = value
+    out = {}
+    af = raw.get(FAMILY_ATTR.get(next(iter(table.values()))[0]))
+    family = NLA_INTS["u16"].unpack(af[:2])[0] if af else family
+    for number, value in raw.items():
+        name, kind = table[number]
+        if kind in NLA_INTS:
+            out[name] = NLA_INTS[kind].unpack(value[: NLA_INTS[kind].size])[0]
+        elif kind == "str":
+            out[name] = value.split(b"\0", 1)[0].decode()
+        elif kind == "addr":
+            out[name] = socket.inet_ntop(family, value[: 16 if family == socket.AF_INET6 else 4])
+        elif kind == "ip4":
+            out[name] = socket.inet_ntoa(value[:4])
+        elif kind == "flags":
+            flags, mask = struct.unpack("=II", value[:8])
+            out[name] = {"flags": flags, "mask": mask}
+        else:
+            stats = nla_decode(value, STATS64_ATTRS if kind == "stats64" else STATS_ATTRS)
+            out[name] = {"attrs": list(stats.items())}
+    return out
+
+
+def nla_encode(number: int, value: bytes) -> bytes:
+    data = struct.pack("=HH", 4 + len(value), number) + value
+    return data + b"\0" * (-len(data) % 4)
+
+
+class NetlinkDumper:
+    """A generic netlink socket that reads the IPVS table: one service dump, then one destination dump per
+    service (the kernel dumps the destinations of one service per request). `sock` is for tests."""
+
+    def __init__(self, sock=None):
+        self.sock = sock or socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+        self.seq = 0
+        self.family = None
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def request(self, msg_type: int, flags: int, cmd: int, version: int, attrs: bytes = b"") -> list[bytes]:
+        """Send one request; the payloads after the generic netlink header of every answer, to the end of a dump."""
+        self.seq += 1
+        body = struct.pack("=BBH", cmd, version, 0) + attrs
+        self.sock.send(NLMSG_HEADER.pack(NLMSG_HEADER.size + len(body), msg_type, flags, self.seq, 0) + body)
+        payloads = []
+        while True:
+            data = self.sock.recv(1 << 20)
+            offset = 0
+            while offset + NLMSG_HEADER.size <= len(data):
+                length, kind, _flags, seq, _port = NLMSG_HEADER.unpack_from(data, offset)
+                if length < NLMSG_HEADER.size:
+                    raise OSError(errno.EPROTO, "malformed netlink message")
+                start, offset = offset + NLMSG_HEADER.size, offset + ((length + 3) & ~3)
+                if seq != self.seq:
+                    continue
+                if kind == NLMSG_DONE:
+                    return payloads
+                if kind == NLMSG_ERROR:
+                    code = -struct.unpack_from("=i", data, start)[0]
+                    if code:
+                        raise OSError(code, f"netlink error {code}: {os.strerror(code)}")
+                    return payloads
+                payloads.append(data[start + 4 : start + length - NLMSG_HEADER.size])
+                if not flags & NLM_F_DUMP:
+                    return payloads
+
+    def ipvs_family(self) -> int:
+        if self.family is None:
+            name = nla_encode(CTRL_ATTR_FAMILY_NAME, b"IPVS\0")
+            try:
+                answer = self.request(GENL_ID_CTRL, NLM_F_REQUEST, CTRL_CMD_GETFAMILY, 1, name)
+            except OSError as e:
+                if e.errno == errno.ENOENT:
+                    raise OSError(errno.ENOENT, "no IPVS generic netlink family") from e
+                raise
+            attrs = dict(nla_items(answer[0]))
+            self.family = NLA_INTS["u16"].unpack(attrs[CTRL_ATTR_FAMILY_ID][:2])[0]
+        return self.family
+
+    def dump(self, cmd: int, attrs: bytes = b"") -> list[bytes]:
+        return self.request(self.ipvs_family(), NLM_F_REQUEST | NLM_F_DUMP, cmd, IPVS_GENL_VERSION, attrs)
+
+    def read(self) -> list[tuple[dict, list[dict]]]:
+        """(service record, [destination records]) for each service, in kernel order."""
+        table = []
+        for payload in self.dump(IPVS_CMD_GET_SERVICE):
+            attrs = dict(nla_items(payload))
+            if IPVS_CMD_ATTR_SERVICE not in attrs:
+                continue
+            raw_service = attrs[IPVS_CMD_ATTR_SERVICE]
+            service = nla_decode(raw_service, SVC_ATTRS)
+            # the service's own key attributes (AF, PROTOCOL, ADDR, PORT or FWMARK) name it in the dest dump
+            key = b"".join(nla_encode(n, v) for n, v in nla_items(raw_service) if n in (1, 2, 3, 4, 5))
+            dests = [
+                nla_decode(dict(nla_items(p))[IPVS_CMD_ATTR_DEST], DEST_ATTRS, service["IPVS_SVC_ATTR_AF"])
+                for p in self.dump(IPVS_CMD_GET_DEST, nla_encode(IPVS_CMD_ATTR_SERVICE, key))
+            ]
+            table.append((service, dests))
+        return table
 
 
 class NetlinkBackend:
     name = "netlink"
 
-    def __init__(self, lib: dict):
-        self.lib = lib
+    def __init__(self, lib: dict | None = None):
+        self._lib = lib
+
+    @property
+    def lib(self) -> dict:
+        """pyroute2's IPVS parts, imported on the first write (a read does not need them)."""
+        if self._lib is None:
+            self._lib = import_pyroute2()
+            if self._lib is None:
+                raise IPVSError(pyroute2_missing("the netlink backend's writes"))
+        return self._lib
 
     def _service_nla(self, svc: dict, key_only: bool = False):
         fields = {"af": FAMILIES[svc["family"]]}
@@ -336,26 +551,32 @@ class NetlinkBackend:
         )
 
     def _call(self, what: str, func, *args, **kwargs):
+        lib = self.lib
         try:
-            with self.lib["IPVS"]() as ipvs:
+            with lib["IPVS"]() as ipvs:
                 return func(ipvs, *args, **kwargs)
-        except self.lib["NetlinkError"] as e:
+        except lib["NetlinkError"] as e:
             raise IPVSError(netlink_error_message(what, e.code, str(e))) from e
         except OSError as e:
             raise IPVSError(netlink_error_message(what, e.errno, str(e))) from e
 
     def read(self, counters: bool = True) -> list[dict]:
-        # netlink returns counters with every record: `counters` is for the ipvsadm backend's sake
-        def dump(ipvs):
-            table = []
-            for msg in ipvs.service("dump"):
-                svc = service_from_nla(_attrs(msg, "IPVS_CMD_ATTR_SERVICE"))
-                for dmsg in ipvs.dest("dump", service=self._service_nla(svc, key_only=True)):
-                    svc["realservers"].append(realserver_from_nla(_attrs(dmsg, "IPVS_CMD_ATTR_DEST")))
-                table.append(svc)
-            return table
-
-        return self._call("read the IPVS table", dump)
+        """The whole table through NetlinkDumper (not pyroute2: see there). Netlink returns counters with every
+        record: `counters` is for the ipvsadm backend's sake."""
+        try:
+            dumper = NetlinkDumper()
+            try:
+                records = dumper.read()
+            finally:
+                dumper.close()
+        except OSError as e:
+            raise IPVSError(netlink_error_message("read the IPVS table", e.errno, str(e))) from e
+        table = []
+        for service, dests in records:
+            svc = service_from_nla(service)
+            svc["realservers"] = [realserver_from_nla(d) for d in dests]
+            table.append(svc)
+        return table
 
     def _request(self, ipvs, chg: dict) -> None:
         command = NETLINK_COMMANDS[chg["action"]]
@@ -880,13 +1101,10 @@ def realserver_from_params(params: dict, service: dict, where: str = "") -> tupl
 def get_backend(module, choice: str, proc_path: str = PROC_IP_VS):
     """The backend for `choice` (auto, netlink, ipvsadm); raises IPVSError naming what is missing."""
     check_kernel(proc_path)
-    lib = import_pyroute2() if choice in ("auto", "netlink") else None
-    if lib is not None:
-        return NetlinkBackend(lib)
+    if choice in ("auto", "netlink") and pyroute2_available():
+        return NetlinkBackend()  # pyroute2 is imported on the first write
     if choice == "netlink":
-        from ansible.module_utils.basic import missing_required_lib
-
-        raise IPVSError(f"{missing_required_lib('pyroute2 >= 0.8.1 (for backend=netlink)')}\n{PYROUTE2_IMPORT_ERROR}")
+        raise IPVSError(pyroute2_missing())
     binary = module.get_bin_path("ipvsadm")
     if binary:
         return IpvsadmBackend(module, binary)

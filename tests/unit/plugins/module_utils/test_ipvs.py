@@ -5,7 +5,10 @@ tools/capture_ipvs.py (the same table read both ways)."""
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
+import struct
 from pathlib import Path
 
 import pytest
@@ -269,7 +272,7 @@ class NoBinModule(FakeModule):
 
 def test_no_backend_at_all(tmp_path, monkeypatch):
     (tmp_path / "ip_vs").touch()
-    monkeypatch.setattr(ipvs, "import_pyroute2", lambda: None)
+    monkeypatch.setattr(ipvs, "pyroute2_available", lambda: False)
     with pytest.raises(ipvs.IPVSError, match="neither the pyroute2 Python library .* nor the ipvsadm command"):
         ipvs.get_backend(NoBinModule({}), "auto", proc_path=str(tmp_path / "ip_vs"))
     with pytest.raises(ipvs.IPVSError, match="ipvsadm command was not found"):
@@ -296,3 +299,141 @@ def test_error_without_a_command_is_the_message_alone(tmp_path):
     with pytest.raises(ipvs.IPVSError) as caught:
         ipvs.check_kernel(str(tmp_path / "ip_vs"))
     assert caught.value.fail_args() == {"msg": str(caught.value)}
+
+
+# ---- the netlink read, decoded without pyroute2 ----------------------------------------------------------
+# The captured records (what pyroute2 decoded from the lab kernel) are encoded back into netlink messages here,
+# and NetlinkDumper must read them back equal, through a socket that answers as the kernel does.
+
+ENCODE = {
+    "u8": lambda v, af: struct.pack("=B", v),
+    "u16": lambda v, af: struct.pack("=H", v),
+    "u32": lambda v, af: struct.pack("=I", v),
+    "u64": lambda v, af: struct.pack("=Q", v),
+    "be16": lambda v, af: struct.pack("!H", v),
+    "str": lambda v, af: v.encode() + b"\0",
+    "addr": lambda v, af: socket.inet_pton(af, v).ljust(16, b"\0"),
+    "ip4": lambda v, af: socket.inet_aton(v),
+    "flags": lambda v, af: struct.pack("=II", v["flags"], v["mask"]),
+}
+
+
+def encode(record: list, table: dict, af: int) -> bytes:
+    numbers = {name: (n, kind) for n, (name, kind) in table.items()}
+    out = b""
+    for name, value in record:
+        number, kind = numbers[name]
+        if kind in ("stats", "stats64"):
+            inner = ipvs.STATS64_ATTRS if kind == "stats64" else ipvs.STATS_ATTRS
+            data = encode(value["attrs"], inner, af)
+        else:
+            data = ENCODE[kind](value, af)
+        out += ipvs.nla_encode(number, data)
+    return out
+
+
+def message(kind: int, seq: int, body: bytes) -> bytes:
+    return ipvs.NLMSG_HEADER.pack(ipvs.NLMSG_HEADER.size + len(body), kind, 0, seq, 0) + body
+
+
+class KernelSocket:
+    """Answers the family request and the dumps from the captured records, in chunks as the kernel sends them."""
+
+    IPVS_ID = 0x1B
+
+    def __init__(self, records: list, missing: bool = False):
+        self.records, self.missing, self.queue, self.closed = records, missing, [], False
+        self.dest_requests = []
+
+    def send(self, data: bytes) -> None:
+        _length, kind, _flags, seq, _port = ipvs.NLMSG_HEADER.unpack_from(data)
+        cmd = data[ipvs.NLMSG_HEADER.size]
+        attrs = data[ipvs.NLMSG_HEADER.size + 4 :]
+        if kind == ipvs.GENL_ID_CTRL:
+            if self.missing:
+                self.queue.append(message(ipvs.NLMSG_ERROR, seq, struct.pack("=i", -errno.ENOENT) + data[:16]))
+                return
+            family = ipvs.nla_encode(ipvs.CTRL_ATTR_FAMILY_ID, struct.pack("=H", self.IPVS_ID))
+            self.queue.append(message(kind, seq, b"\1\2\0\0" + family))
+            return
+        assert kind == self.IPVS_ID
+        genl = struct.pack("=BBH", cmd, 1, 0)
+        if cmd == ipvs.IPVS_CMD_GET_SERVICE:
+            bodies = [
+                ipvs.nla_encode(ipvs.IPVS_CMD_ATTR_SERVICE, encode(r["service"], ipvs.SVC_ATTRS, self.af(r["service"])))
+                for r in self.records
+            ]
+        else:
+            key = ipvs.nla_decode(dict(ipvs.nla_items(attrs))[ipvs.IPVS_CMD_ATTR_SERVICE], ipvs.SVC_ATTRS)
+            self.dest_requests.append(key)
+            record = next(r for r in self.records if all(dict(r["service"]).get(k) == v for k, v in key.items()))
+            af = self.af(record["service"])
+            bodies = [ipvs.nla_encode(ipvs.IPVS_CMD_ATTR_DEST, encode(d, ipvs.DEST_ATTRS, af)) for d in record["dests"]]
+        msgs = [message(kind, seq, genl + b) for b in bodies] + [message(ipvs.NLMSG_DONE, seq, b"\0" * 4)]
+        self.queue += [b"".join(msgs[:2]), *msgs[2:]]  # several messages in one datagram, then one each
+
+    @staticmethod
+    def af(service: list) -> int:
+        return dict(service)["IPVS_SVC_ATTR_AF"]
+
+    def recv(self, size: int) -> bytes:
+        return self.queue.pop(0)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_netlink_dumper_decodes_what_pyroute2_decoded():
+    records = json.loads(fixture("netlink_dump.json"))
+    sock = KernelSocket(records)
+    table = ipvs.NetlinkDumper(sock).read()
+    assert len(table) == len(records)
+    plain = lambda value: json.loads(json.dumps(value))  # noqa: E731 - tuples and lists alike
+    for (service, dests), record in zip(table, records, strict=True):
+        assert plain(service) == plain(dict(record["service"]))
+        assert plain(dests) == plain([dict(d) for d in record["dests"]])
+    # one destination dump per service, named by the service's key attributes only
+    assert len(sock.dest_requests) == len(records)
+    assert all("IPVS_SVC_ATTR_SCHED_NAME" not in key for key in sock.dest_requests)
+
+
+def test_netlink_dumper_maps_to_the_same_model():
+    sock = KernelSocket(json.loads(fixture("netlink_dump.json")))
+    table = []
+    for service, dests in ipvs.NetlinkDumper(sock).read():
+        svc = ipvs.service_from_nla(service)
+        svc["realservers"] = [ipvs.realserver_from_nla(d) for d in dests]
+        table.append(svc)
+    assert configs(table) == EXPECTED
+
+
+def test_netlink_dumper_without_ip_vs_names_the_module():
+    sock = KernelSocket([], missing=True)
+    with pytest.raises(OSError) as e:
+        ipvs.NetlinkDumper(sock).read()
+    message = ipvs.netlink_error_message("read the IPVS table", e.value.errno, str(e.value))
+    assert "ip_vs kernel module is not loaded" in message
+
+
+def test_netlink_backend_imports_pyroute2_only_to_write(tmp_path, monkeypatch):
+    (tmp_path / "ip_vs").touch()
+    imports = []
+    monkeypatch.setattr(ipvs, "pyroute2_available", lambda: True)
+    monkeypatch.setattr(ipvs, "import_pyroute2", lambda: imports.append("pyroute2"))
+    backend = ipvs.get_backend(FakeModule({}), "auto", proc_path=str(tmp_path / "ip_vs"))
+    assert backend.name == "netlink"
+    backend.apply([])
+    assert imports == []
+    # installed but not importable: the first write says so
+    svc = ipvs.service_record("tcp", "192.0.2.10", 80)
+    with pytest.raises(ipvs.IPVSError, match="pyroute2 >= 0.8.1 \\(for the netlink backend's writes\\)"):
+        backend.add_service(svc)
+    assert imports == ["pyroute2"]
+
+
+def test_pyroute2_available_does_not_import_it():
+    import sys
+
+    had = "pyroute2" in sys.modules
+    assert ipvs.pyroute2_available()  # the venv has pyroute2 with IPVS
+    assert ("pyroute2" in sys.modules) == had
