@@ -383,12 +383,16 @@ class KernelSocket:
         self.closed = True
 
 
+def plain(value):
+    """value through JSON: tuples and lists alike."""
+    return json.loads(json.dumps(value))
+
+
 def test_netlink_dumper_decodes_what_pyroute2_decoded():
     records = json.loads(fixture("netlink_dump.json"))
     sock = KernelSocket(records)
     table = ipvs.NetlinkDumper(sock).read()
     assert len(table) == len(records)
-    plain = lambda value: json.loads(json.dumps(value))  # noqa: E731 - tuples and lists alike
     for (service, dests), record in zip(table, records, strict=True):
         assert plain(service) == plain(dict(record["service"]))
         assert plain(dests) == plain([dict(d) for d in record["dests"]])
