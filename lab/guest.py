@@ -93,6 +93,19 @@ def repo_dir(host: topology.Host) -> Path:
     return LOWER / roots.host_release(host.name) / "repo"
 
 
+# A bytecode cache for what Python imports from zip files (Ansible's module payloads), loaded at every Python
+# start by a .pth file: see lab/hostpy/lvs_lab_zipcache.py. Lab hosts only; LAB_ZIPCACHE=0 leaves it out.
+ZIPCACHE = Path(__file__).with_name("hostpy") / "lvs_lab_zipcache.py"
+SITE_DIR = "usr/lib/python3/dist-packages"  # every Debian python3's site directory, whatever its version
+
+
+def seed_zipcache(upper: Path) -> None:
+    site = upper / SITE_DIR
+    site.mkdir(parents=True, exist_ok=True)
+    (site / ZIPCACHE.name).write_text(ZIPCACHE.read_text())
+    (site / "lvs_lab_zipcache.pth").write_text("import lvs_lab_zipcache\n")
+
+
 def seed_layer(host: topology.Host, upper: Path, fresh: bool = False) -> None:
     """The host's identity and access: hostname, machine id, SSH host key, a clean /root. On this machine's
     tree (not ``fresh``) also hide what that tree enables; a lab root enables nothing it should not."""
@@ -119,6 +132,8 @@ def seed_layer(host: topology.Host, upper: Path, fresh: bool = False) -> None:
     authorized = root / ".ssh/authorized_keys"
     authorized.write_text(paths.USER_KEY.with_suffix(".pub").read_text())
     authorized.chmod(0o600)
+    if os.environ.get("LAB_ZIPCACHE", "1") != "0":
+        seed_zipcache(upper)
     if fresh:
         return
     os.setxattr(root, "trusted.overlay.opaque", b"y")  # the shared tree's /root stays hidden

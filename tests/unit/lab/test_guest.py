@@ -144,3 +144,15 @@ def test_fresh_layer_has_identity_and_access_only(lower, tmp_path):
     assert not (upper / "etc/systemd/system/multi-user.target.wants").exists()
     with pytest.raises(OSError):
         os.getxattr(upper / "root", "trusted.overlay.opaque")
+    site = upper / guest.SITE_DIR
+    assert (site / "lvs_lab_zipcache.pth").read_text() == "import lvs_lab_zipcache\n"
+    assert (site / "lvs_lab_zipcache.py").read_text() == guest.ZIPCACHE.read_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="trusted xattrs need root")
+def test_layer_without_zipcache_when_told(lower, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_ZIPCACHE", "0")
+    upper = tmp_path / "upper"
+    upper.mkdir()
+    guest.seed_layer(topology.host("dr1"), upper, fresh=True)
+    assert not (upper / "usr").exists()
