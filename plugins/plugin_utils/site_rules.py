@@ -514,6 +514,7 @@ def director_errors(v: Mapping) -> list[str]:
         "director_vrrp_notify": None,
         "director_vrrp_instances": None,
         "director_lvs_sync_enabled": boolean,
+        "director_ipvs_expire_nodest_conn": boolean,
         "director_lvs_sync_id": SYNC_FIELDS["id"],
         "director_lvs_sync_interface": SYNC_FIELDS["interface"],
         "director_vrrp_unicast_src_ip": None,

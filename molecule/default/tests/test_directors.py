@@ -37,3 +37,12 @@ def test_keepalived_config_is_private(lab, holders):
     holder = holders[0]
     assert lab(holder).file("/etc/keepalived/keepalived.conf").mode == 0o600
     assert lab(holder).service("keepalived").is_enabled
+
+
+def test_a_connection_to_a_gone_real_server_is_expired_not_dropped(lab, holders):
+    """The role's net.ipv4.vs.expire_nodest_conn (director_ipvs_expire_nodest_conn): live, as in its file."""
+    holder = holders[0]
+    assert lab(holder).sysctl("net.ipv4.vs.expire_nodest_conn") == 1
+    assert (
+        "net.ipv4.vs.expire_nodest_conn = 1" in lab(holder).file("/etc/sysctl.d/60-lvs-ha-director.conf").content_string
+    )

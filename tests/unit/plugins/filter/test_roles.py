@@ -162,6 +162,7 @@ DIRECTOR_FAULTS += [
 ]
 DIRECTOR_FAULTS += [
     (("director_lvs_sync_enabled",), "true", "director_lvs_sync_enabled: 'true' is not true or false"),
+    (("director_ipvs_expire_nodest_conn",), "1\n", "director_ipvs_expire_nodest_conn: '1\\n' is not true or false"),
     (("director_lvs_sync_id",), -1, "director_lvs_sync_id: -1 is out of range"),
     (("director_lvs_sync_interface",), "ens33 VI_2 id 9", "director_lvs_sync_interface: "),
 ]
