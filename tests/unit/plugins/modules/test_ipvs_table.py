@@ -293,7 +293,8 @@ def canonical(tbl):
 def test_scenario(name, backend, run_module, tmp_path):
     extra, services, before, expected = SCENARIOS[name]
     backend["backend"] = fake = FakeBackend(before)
-    result = run_module(ipvs_table.main, scenario_args(extra, services, tmp_path), diff=True)
+    args = dict(scenario_args(extra, services, tmp_path), return_table=True)
+    result = run_module(ipvs_table.main, args, diff=True)
     assert not result.get("failed"), result.get("msg")
     assert [c["description"] for c in result["changes"]] == expected
     assert fake.batches == (
@@ -322,7 +323,7 @@ def test_second_run_changes_nothing(name, backend, run_module, tmp_path):
 def test_check_mode_reports_the_same_and_writes_nothing(name, backend, run_module, tmp_path):
     extra, services, before, expected = SCENARIOS[name]
     backend["backend"] = fake = FakeBackend(before)
-    args = scenario_args(extra, services, tmp_path)
+    args = dict(scenario_args(extra, services, tmp_path), return_table=True)
     rules = {p: p.read_text() for p in tmp_path.iterdir()}
     result = run_module(ipvs_table.main, args, check_mode=True, diff=True)
     assert [c["description"] for c in result["changes"]] == expected
@@ -350,6 +351,22 @@ def test_diff_is_the_table_as_text(backend, run_module):
     assert len(after) == 2 + 4 + 6
 
 
+@pytest.mark.parametrize("check_mode", [False, True])
+@pytest.mark.parametrize("diff", [False, True])
+def test_the_table_is_returned_only_when_asked(check_mode, diff, backend, run_module):
+    backend["backend"] = FakeBackend(FULL[:1])
+    result = run_module(ipvs_table.main, {"services": FULL_ARGS}, check_mode=check_mode, diff=diff)
+    assert "table" not in result and result["changed"]
+    backend["backend"] = FakeBackend(FULL[:1])
+    asked = run_module(ipvs_table.main, {"services": FULL_ARGS, "return_table": True}, check_mode=check_mode, diff=diff)
+    assert asked["table"] == canonical(FULL)
+    assert {k: v for k, v in asked.items() if k not in ("table", "invocation")} == {
+        k: v for k, v in result.items() if k != "invocation"
+    }
+    if diff:
+        assert result["diff"]["after"] == ipvs.table_text(asked["table"])
+
+
 def test_no_diff_without_diff_mode(backend, run_module):
     backend["backend"] = FakeBackend([])
     assert "diff" not in run_module(ipvs_table.main, {"services": FULL_ARGS})
@@ -373,7 +390,7 @@ def test_changes_are_structured(backend, run_module):
 def test_dr_port_warns(backend, run_module):
     backend["backend"] = FakeBackend([])
     services = [dict(arg(HTTP), real_servers=[{"address": "192.0.2.21", "port": 8080}])]
-    table_after = run_module(ipvs_table.main, {"services": services})["table"]
+    table_after = run_module(ipvs_table.main, {"services": services, "return_table": True})["table"]
     assert table_after[0]["realservers"][0]["port"] == 80
     rs_params = dict({k: v.get("default") for k, v in ipvs.REALSERVER_SPEC.items()}, address="192.0.2.21", port=8080)
     warnings = ipvs.realserver_from_params(rs_params, HTTP, where="services[0].real_servers[0].")[1]
