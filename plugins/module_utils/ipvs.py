@@ -15,6 +15,7 @@ Both map kernel errors to messages that name the cause (module not loaded, permi
 from __future__ import annotations
 
 import errno
+import functools
 import importlib.util
 import ipaddress
 import os
@@ -77,15 +78,27 @@ class IPVSError(Exception):
 # ---- the data model -----------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def parse_address(address: str) -> tuple[str, str, int]:
+    """(normalised text, family, integer value) of an IPv4 or IPv6 address; raises ValueError. Cached: a table
+    names the same few addresses thousands of times (keys, sorting, records), and ipaddress is slow to parse."""
+    ip = ipaddress.ip_address(address)
+    return str(ip), f"ipv{ip.version}", int(ip)
+
+
+def normal_address(address: str) -> str:
+    return parse_address(address)[0]
+
+
 def family_of(address: str) -> str:
-    return f"ipv{ipaddress.ip_address(address).version}"
+    return parse_address(address)[1]
 
 
 def service_key(svc: dict) -> tuple:
     """The natural key of a service: (fwmark, family) or (protocol, address, port)."""
     if svc.get("fwmark"):
         return ("fwmark", svc["fwmark"], svc["family"])
-    return (svc["protocol"], str(ipaddress.ip_address(svc["address"])), svc["port"])
+    return (svc["protocol"], normal_address(svc["address"]), svc["port"])
 
 
 def service_record(
@@ -105,8 +118,7 @@ def service_record(
         protocol = address = port = None
     else:
         fwmark = None
-        address = str(ipaddress.ip_address(address))
-        family = family_of(address)
+        address, family, _value = parse_address(address)
     family = family or "ipv4"
     full = FULL_PREFIX[family]
     if not persistence_timeout:
@@ -126,10 +138,11 @@ def service_record(
 
 
 def realserver_record(address, port, forwarding="dr", weight=1, upper_threshold=0, lower_threshold=0) -> dict:
+    address, family, _value = parse_address(address)
     return {
-        "address": str(ipaddress.ip_address(address)),
+        "address": address,
         "port": port,
-        "family": family_of(address),
+        "family": family,
         "forwarding": forwarding,
         "weight": weight,
         "upper_threshold": upper_threshold,
@@ -162,10 +175,10 @@ def sort_table(table: list[dict]) -> list[dict]:
     def svc_order(svc):
         if svc["fwmark"]:
             return (1, svc["family"], svc["fwmark"], "", 0)
-        return (0, svc["family"], int(ipaddress.ip_address(svc["address"])), svc["protocol"], svc["port"])
+        return (0, svc["family"], parse_address(svc["address"])[2], svc["protocol"], svc["port"])
 
     for svc in table:
-        svc["realservers"].sort(key=lambda r: (r["family"], int(ipaddress.ip_address(r["address"])), r["port"]))
+        svc["realservers"].sort(key=lambda r: (r["family"], parse_address(r["address"])[2], r["port"]))
     return sorted(table, key=svc_order)
 
 
@@ -736,7 +749,7 @@ def _list_key(words: list[str]) -> tuple:
     if words[0] == "FWM":
         return ("fwmark", int(words[1]), "ipv6" if len(words) > 2 and words[2] == "IPv6" else "ipv4")
     address, port = split_endpoint(words[1])
-    return (words[0].lower(), str(ipaddress.ip_address(address)), port)
+    return (words[0].lower(), normal_address(address), port)
 
 
 def parse_ipvsadm_list(text: str, columns: list[str]) -> dict[tuple, dict]:
@@ -755,7 +768,7 @@ def parse_ipvsadm_list(text: str, columns: list[str]) -> dict[tuple, dict]:
                 continue
             address, port = split_endpoint(words[1])
             numbers = [int(w) for w in words[-len(columns) :]]
-            current["realservers"][(str(ipaddress.ip_address(address)), port)] = dict(zip(columns, numbers))
+            current["realservers"][(normal_address(address), port)] = dict(zip(columns, numbers))
             continue
         current = {"values": {}, "realservers": {}}
         tail = words[-len(columns) :]
@@ -997,7 +1010,7 @@ def service_key_rules(address: str = "address", port: str = "port") -> dict:
 
 def check_address(option: str, value: str) -> str:
     try:
-        return str(ipaddress.ip_address(value))
+        return normal_address(value)
     except ValueError:
         raise IPVSError(f"{option}: '{value}' is not an IPv4 or IPv6 address") from None
 
