@@ -258,7 +258,7 @@ def read_backends(rounds: int) -> dict[str, float]:
     """The whole table read in this process: netlink (this tree and BEFORE_REF's copy) and ipvsadm; medians."""
     from ansible_collections.lvs.ha.plugins.module_utils import ipvs
 
-    backends = {"netlink": ipvs.NetlinkBackend(ipvs.import_pyroute2())}
+    backends = {"netlink": ipvs.NetlinkBackend()}
     before_file = OUT / "ipvs_before.py"
     if before_file.exists():
         spec = importlib.util.spec_from_file_location("ipvs_before", before_file)
