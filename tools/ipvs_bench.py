@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """ipvs_table against the other ways to program a table of 100, 1,000 and 5,000 real-server entries (`make bench-ipvs`).
 
-    .venv/bin/python tools/ipvs_bench.py [--sizes 100,1000,5000] [--rounds 1] [--loop-seconds 60]
+    .venv/bin/python tools/ipvs_bench.py [--sizes 100,1000,5000] [--rounds 1] [--loop-seconds 60] [--methods M,M]
 
 Like tools/ipvs_scale.py (whose helpers it uses) it boots one lab guest and re-runs itself there with --in-guest;
 the guest writes its figures to .build/bench-ipvs/results.json (a folder shared writable with the guest), and
@@ -34,6 +34,10 @@ Methods (each phase's result is checked against the expected `ipvsadm -S -n`, un
 * ipvs_table_netlink_before (noop only): the no-op netlink run of `main`'s collection (its plugins, extracted by
   the host half), for the before/after of the netlink read.
 
+--methods runs only the named methods (of ALL_METHODS; `reads` is the read of the whole table): its figures are
+merged into the docs/bench/ipvs.json of a full run (the figures it did not measure are kept), and the run is
+listed under `partial_runs` with its date, commit and command.
+
 Prints figures and ratios; nothing here is a pass/fail assertion. Under TCG (software emulation) absolute
 times are many times what real hardware gives; compare the ratios.
 """
@@ -59,6 +63,8 @@ OUT = REPO / ".build" / "bench-ipvs"
 DOCS = REPO / "docs" / "bench"
 PHASES = ["from_empty", "noop", "weights_1pct", "remove_10pct"]
 METHODS = ["ipvsadm_loop", "ipvsadm_restore", "ipvs_table_netlink", "ipvs_table_ipvsadm", "keepalived"]
+# what --methods may name: the methods of the phases, the extra ones, and `reads` (read_in_process_s)
+ALL_METHODS = [*METHODS, "single_entry_modules", "ipvs_table_netlink_before", "reads"]
 REAL_SERVERS = ("192.0.2.21", "192.0.2.22")
 KEEPALIVED_TIMEOUT = 300
 BEFORE_REF = "main"
@@ -252,7 +258,7 @@ def read_backends(rounds: int) -> dict[str, float]:
     """The whole table read in this process: netlink (this tree and BEFORE_REF's copy) and ipvsadm; medians."""
     from ansible_collections.lvs.ha.plugins.module_utils import ipvs
 
-    backends = {"netlink": ipvs.NetlinkBackend(ipvs.import_pyroute2())}
+    backends = {"netlink": ipvs.NetlinkBackend()}
     before_file = OUT / "ipvs_before.py"
     if before_file.exists():
         spec = importlib.util.spec_from_file_location("ipvs_before", before_file)
@@ -295,7 +301,9 @@ def bench_size(entries: int, args: argparse.Namespace, keepalived_missing: str |
         expected = rules(desired(entries, phase))
         # the per-entry loop
         commands = loop_commands(entries, phase)
-        if phase == "noop":
+        if "ipvsadm_loop" not in args.methods:
+            pass
+        elif phase == "noop":
             say(phase, "ipvsadm_loop", None)
         else:
             load(start_lines)
@@ -317,11 +325,14 @@ def bench_size(entries: int, args: argparse.Namespace, keepalived_missing: str |
             load(start_lines)
             return run_restore(expected)
 
-        say(phase, "ipvsadm_restore", median_run(args.rounds, restore))
-        check("ipvsadm_restore", phase, expected)
+        if "ipvsadm_restore" in args.methods:
+            say(phase, "ipvsadm_restore", median_run(args.rounds, restore))
+            check("ipvsadm_restore", phase, expected)
         # the module, per backend
         for backend in ("netlink", "ipvsadm"):
             method = f"ipvs_table_{backend}"
+            if method not in args.methods:
+                continue
 
             def table(backend=backend, start_lines=start_lines, phase=phase, method=method):
                 load(start_lines)
@@ -335,7 +346,8 @@ def bench_size(entries: int, args: argparse.Namespace, keepalived_missing: str |
 
             say(phase, method, median_run(args.rounds, table))
             check(method, phase, expected)
-        if phase == "noop" and (OUT / "before").is_dir():  # the same no-op with BEFORE_REF's collection
+        # the same no-op with BEFORE_REF's collection
+        if phase == "noop" and "ipvs_table_netlink_before" in args.methods and (OUT / "before").is_dir():
 
             def before(expected=expected):
                 load(expected)
@@ -350,20 +362,23 @@ def bench_size(entries: int, args: argparse.Namespace, keepalived_missing: str |
 
             say(phase, "ipvs_table_netlink_before", median_run(args.rounds, before))
     # keepalived loading the same table
-    if keepalived_missing:
+    if "keepalived" not in args.methods:
+        pass
+    elif keepalived_missing:
         for phase in PHASES:
             figures[f"{phase}_s"]["keepalived"] = None
     else:
         for phase, value in run_keepalived(entries).items():
             say(phase, "keepalived", value)
     # the backends' read of the full table, in-process
-    load(full)
-    figures["read_in_process_s"] = read_backends(args.rounds)
-    start = time.monotonic()
-    ipvsadm("-S", "-n")
-    figures["read_in_process_s"]["ipvsadm_save_process"] = time.monotonic() - start  # one raw read, its own process
-    for name, value in figures["read_in_process_s"].items():
-        print(f"  {entries:>5} read in-process     {name:<20} {value:.2f}s", flush=True)
+    if "reads" in args.methods:
+        load(full)
+        figures["read_in_process_s"] = read_backends(args.rounds)
+        start = time.monotonic()
+        ipvsadm("-S", "-n")
+        figures["read_in_process_s"]["ipvsadm_save_process"] = time.monotonic() - start  # one raw read, own process
+        for name, value in figures["read_in_process_s"].items():
+            print(f"  {entries:>5} read in-process     {name:<20} {value:.2f}s", flush=True)
     figures["max_rss_kib"] = rss
     figures["notes"] = notes
     ipvsadm("-C")
@@ -382,7 +397,9 @@ def in_guest(args: argparse.Namespace) -> int:
         print(f"size {entries}: {entries // 2} services x 2 real servers", flush=True)
         results["sizes"][str(entries)] = bench_size(entries, args, keepalived_missing)
     smallest = min(sizes)
-    single = run_single_entry(smallest, args.single_seconds)
+    single = {"entries_done": 0}
+    if "single_entry_modules" in args.methods:
+        single = run_single_entry(smallest, args.single_seconds)
     if single["entries_done"]:
         per_entry = single["seconds"] / single["entries_done"]
         single["per_entry_s"] = per_entry
@@ -391,7 +408,8 @@ def in_guest(args: argparse.Namespace) -> int:
             f"  single-entry modules: {single['entries_done']} runs in {single['seconds']:.1f}s, {per_entry:.2f}s per entry",
             flush=True,
         )
-    results["single_entry_modules"] = single
+    if "single_entry_modules" in args.methods:
+        results["single_entry_modules"] = single
     results["kernel"] = os.uname().release
     results["ipvsadm"] = ipvsadm("--version").strip()
     results["guest_seconds"] = time.monotonic() - started
@@ -410,20 +428,46 @@ def ratios(results: dict) -> dict:
     """The targets of issue 11, at the largest size."""
     size = max(results["sizes"], key=int)
     fig = results["sizes"][size]
-    empty, noop, read = fig["from_empty_s"], fig["noop_s"], fig["read_in_process_s"]
+    empty, noop, read = fig["from_empty_s"], fig["noop_s"], fig.get("read_in_process_s", {})
     out = {"size": int(size)}
     for backend in ("netlink", "ipvsadm"):
         method = f"ipvs_table_{backend}"
-        out[f"{backend}_speedup_vs_loop"] = ratio(empty["ipvsadm_loop"], empty[method])
-        out[f"{backend}_vs_restore"] = ratio(empty[method], empty["ipvsadm_restore"])
-        out[f"{backend}_noop_vs_read"] = ratio(noop[method], read["ipvsadm_save_process"])
-        out[f"{backend}_noop_vs_backend_read"] = ratio(noop[method], read[backend])
-    out["netlink_read_vs_ipvsadm_read"] = ratio(read["netlink"], read["ipvsadm"])
+        out[f"{backend}_speedup_vs_loop"] = ratio(empty.get("ipvsadm_loop"), empty.get(method))
+        out[f"{backend}_vs_restore"] = ratio(empty.get(method), empty.get("ipvsadm_restore"))
+        out[f"{backend}_noop_vs_read"] = ratio(noop.get(method), read.get("ipvsadm_save_process"))
+        out[f"{backend}_noop_vs_backend_read"] = ratio(noop.get(method), read.get(backend))
+    out["netlink_read_vs_ipvsadm_read"] = ratio(read.get("netlink"), read.get("ipvsadm"))
     if "netlink_before" in read:
         out["netlink_read_before_vs_after"] = ratio(read["netlink_before"], read["netlink"])
-    if "ipvs_table_netlink_before" in noop:
+    if noop.get("ipvs_table_netlink_before") and noop.get("ipvs_table_netlink"):
         out["netlink_noop_before_vs_after"] = ratio(noop["ipvs_table_netlink_before"], noop["ipvs_table_netlink"])
     return out
+
+
+def merge(partial: dict, path: Path) -> dict:
+    """The figures of a --methods run over those of the full run in `path` (kept where not measured again), with
+    the partial run listed under `partial_runs`. Without a full run to merge into, the partial results alone."""
+    run = {k: partial[k] for k in ("command", "date", "commit", "rounds", "kernel", "ipvsadm", "guest_seconds")}
+    run["sizes"] = sorted(partial["sizes"], key=int)
+    run["methods"] = partial["methods"]
+    if not path.exists():
+        return dict(partial, partial_runs=[run])
+    full = json.loads(path.read_text())
+    for size, figures in partial["sizes"].items():
+        into = full["sizes"].setdefault(size, {})
+        for key, value in figures.items():
+            if key == "notes":
+                into[key] = into.get(key, []) + [n for n in value if n not in into.get(key, [])]
+            elif isinstance(value, dict):
+                into.setdefault(key, {}).update(value)
+            elif isinstance(value, list):
+                into[key] = sorted(set(into.get(key, [])) | set(value))
+            else:
+                into[key] = value
+    if "single_entry_modules" in partial:
+        full["single_entry_modules"] = partial["single_entry_modules"]
+    full["partial_runs"] = [*full.get("partial_runs", []), run]
+    return full
 
 
 def plot(results: dict, path: Path) -> bool:
@@ -463,9 +507,19 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--loop-seconds", type=float, default=60)
     ap.add_argument("--single-seconds", type=float, default=90)
+    ap.add_argument(
+        "--methods",
+        default=",".join(ALL_METHODS),
+        help=f"comma-separated, of {','.join(ALL_METHODS)} (default: all); a subset is merged into docs/bench/ipvs.json",
+    )
     ap.add_argument("--replot", action="store_true", help="only redraw docs/bench/ipvs.png from docs/bench/ipvs.json")
     ap.add_argument("--in-guest", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    args.methods = args.methods.split(",")
+    unknown = sorted(set(args.methods) - set(ALL_METHODS))
+    if unknown:
+        ap.error(f"--methods: unknown {', '.join(unknown)} (known: {', '.join(ALL_METHODS)})")
+    partial = set(args.methods) != set(ALL_METHODS)
     if args.in_guest:
         return in_guest(args)
     if args.replot:
@@ -489,6 +543,8 @@ def main() -> int:
         subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
     passed = ["--sizes", args.sizes, "--rounds", str(args.rounds), "--loop-seconds", str(args.loop_seconds)]
     passed += ["--single-seconds", str(args.single_seconds)]
+    if partial:
+        passed += ["--methods", ",".join(args.methods)]
     start = time.monotonic()
     rc = run_in_guest(Path(__file__), passed, ("--memory", "2G", "--rwdir", str(OUT)))
     if rc != 0 or not (OUT / "results.json").exists():
@@ -500,9 +556,12 @@ def main() -> int:
     results["rounds"] = args.rounds
     results["wall_seconds"] = round(time.monotonic() - start, 1)
     results["before_ref"] = BEFORE_REF
+    results["methods"] = args.methods
     results["commit"] = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
     ).stdout.strip()
+    if partial:
+        results = merge(results, DOCS / "ipvs.json")
     results["ratios"] = ratios(results)
     DOCS.mkdir(parents=True, exist_ok=True)
     (DOCS / "ipvs.json").write_text(json.dumps(results, indent=1) + "\n")

@@ -100,7 +100,7 @@ def time_reads(rounds: int) -> dict[str, list[float]]:
     from ansible_collections.lvs.ha.plugins.module_utils import ipvs
 
     backends = {
-        "netlink": ipvs.NetlinkBackend(ipvs.import_pyroute2()),
+        "netlink": ipvs.NetlinkBackend(),
         "ipvsadm": ipvs.IpvsadmBackend(Runner(), "/usr/sbin/ipvsadm"),
     }
     result = {}

@@ -12,12 +12,14 @@ options:
   backend:
     description:
       - How the IPVS table is read and written.
-      - V(netlink) talks generic netlink to the kernel through the pyroute2 Python library (0.8.1 or later).
+      - V(netlink) talks generic netlink to the kernel, with its own encoding of the requests and decoding of
+        the answers. It is chosen where the pyroute2 Python library (0.8.1 or later) is installed, as when
+        pyroute2 did this work, but no longer imports it.
       - V(ipvsadm) runs the C(ipvsadm) command (C(ipvsadm -S -n) to read, one command per change;
         M(lvs.ha.ipvs_table) feeds all of its changes to one C(ipvsadm -R)).
       - V(auto) uses V(netlink) when pyroute2 with its IPVS module is installed on the target, else V(ipvsadm).
-      - V(netlink) reads the table with its own decoder of the kernel's netlink dumps and imports pyroute2 (slow to
-        import) only when it has something to write.
+      - V(netlink) sends each change over one socket for the task and waits for the kernel's answer before the
+        next one, so it stops at the first change the kernel refuses.
       - Both backends manage the same kernel objects and report the same results.
     type: str
     choices: [auto, netlink, ipvsadm]

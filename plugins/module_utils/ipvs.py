@@ -6,7 +6,8 @@
 One data model (plain dicts, see service_record() and realserver_record()) and two backends that read the
 whole table in one call and write one object at a time:
 
-* NetlinkBackend: generic netlink through pyroute2 (>= 0.8.1, which has IPVS), imported only when used;
+* NetlinkBackend: generic netlink, encoded and decoded here with struct (NetlinkDumper); `auto` and `netlink`
+  still ask for pyroute2 (>= 0.8.1, which has IPVS) to be installed, as when it did the work (pyroute2_available());
 * IpvsadmBackend: the ipvsadm command (``-S -n`` to read, argv lists to write).
 
 Both map kernel errors to messages that name the cause (module not loaded, permission, scheduler refused).
@@ -15,12 +16,12 @@ Both map kernel errors to messages that name the cause (module not loaded, permi
 from __future__ import annotations
 
 import errno
+import functools
 import importlib.util
 import ipaddress
 import os
 import socket
 import struct
-import traceback
 
 PROTOCOLS = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP, "sctp": 132}
 PROTOCOL_NAMES = {v: k for k, v in PROTOCOLS.items()}
@@ -77,15 +78,27 @@ class IPVSError(Exception):
 # ---- the data model -----------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def parse_address(address: str) -> tuple[str, str, int]:
+    """(normalised text, family, integer value) of an IPv4 or IPv6 address; raises ValueError. Cached: a table
+    names the same few addresses thousands of times (keys, sorting, records), and ipaddress is slow to parse."""
+    ip = ipaddress.ip_address(address)
+    return str(ip), f"ipv{ip.version}", int(ip)
+
+
+def normal_address(address: str) -> str:
+    return parse_address(address)[0]
+
+
 def family_of(address: str) -> str:
-    return f"ipv{ipaddress.ip_address(address).version}"
+    return parse_address(address)[1]
 
 
 def service_key(svc: dict) -> tuple:
     """The natural key of a service: (fwmark, family) or (protocol, address, port)."""
     if svc.get("fwmark"):
         return ("fwmark", svc["fwmark"], svc["family"])
-    return (svc["protocol"], str(ipaddress.ip_address(svc["address"])), svc["port"])
+    return (svc["protocol"], normal_address(svc["address"]), svc["port"])
 
 
 def service_record(
@@ -105,8 +118,7 @@ def service_record(
         protocol = address = port = None
     else:
         fwmark = None
-        address = str(ipaddress.ip_address(address))
-        family = family_of(address)
+        address, family, _value = parse_address(address)
     family = family or "ipv4"
     full = FULL_PREFIX[family]
     if not persistence_timeout:
@@ -126,10 +138,11 @@ def service_record(
 
 
 def realserver_record(address, port, forwarding="dr", weight=1, upper_threshold=0, lower_threshold=0) -> dict:
+    address, family, _value = parse_address(address)
     return {
-        "address": str(ipaddress.ip_address(address)),
+        "address": address,
         "port": port,
-        "family": family_of(address),
+        "family": family,
         "forwarding": forwarding,
         "weight": weight,
         "upper_threshold": upper_threshold,
@@ -162,10 +175,10 @@ def sort_table(table: list[dict]) -> list[dict]:
     def svc_order(svc):
         if svc["fwmark"]:
             return (1, svc["family"], svc["fwmark"], "", 0)
-        return (0, svc["family"], int(ipaddress.ip_address(svc["address"])), svc["protocol"], svc["port"])
+        return (0, svc["family"], parse_address(svc["address"])[2], svc["protocol"], svc["port"])
 
     for svc in table:
-        svc["realservers"].sort(key=lambda r: (r["family"], int(ipaddress.ip_address(r["address"])), r["port"]))
+        svc["realservers"].sort(key=lambda r: (r["family"], parse_address(r["address"])[2], r["port"]))
     return sorted(table, key=svc_order)
 
 
@@ -225,14 +238,14 @@ def check_kernel(proc_path: str = PROC_IP_VS) -> None:
         raise IPVSError(f"ip_vs kernel module is not loaded ({proc_path} is missing): run `modprobe ip_vs` first")
 
 
-# ---- backend: generic netlink through pyroute2 -------------------------------------------------------
-
-PYROUTE2_IMPORT_ERROR = None
+# ---- backend: generic netlink (pyroute2 only marks it available) --------------------------------------
 
 
 def pyroute2_available() -> bool:
-    """Whether pyroute2 with its IPVS module (0.8.1 and later) is installed, found without importing it: the
-    package imports all of its subsystems, seconds under emulation, and only the netlink backend's writes need it."""
+    """Whether pyroute2 with its IPVS module (0.8.1 and later) is installed, found without importing it (the
+    package imports all of its subsystems, seconds under emulation). The netlink backend no longer imports it
+    (NetlinkDumper reads and writes): it stays what `auto` and `netlink` look for, so that the choice of backend
+    is the one it was."""
     spec = importlib.util.find_spec("pyroute2")
     folders = (spec.submodule_search_locations or []) if spec else []
     return any(os.path.exists(os.path.join(d, "ipvs.py")) or os.path.isdir(os.path.join(d, "ipvs")) for d in folders)
@@ -241,19 +254,7 @@ def pyroute2_available() -> bool:
 def pyroute2_missing(what: str = "backend=netlink") -> str:
     from ansible.module_utils.basic import missing_required_lib
 
-    return f"{missing_required_lib(f'pyroute2 >= 0.8.1 (for {what})')}\n{PYROUTE2_IMPORT_ERROR or ''}".rstrip()
-
-
-def import_pyroute2():
-    """Import pyroute2 on first use (it is slow to import, and only the netlink backend's writes need it)."""
-    global PYROUTE2_IMPORT_ERROR
-    try:
-        from pyroute2 import IPVS, IPVSDest, IPVSService
-        from pyroute2.netlink.exceptions import NetlinkError
-    except ImportError:
-        PYROUTE2_IMPORT_ERROR = traceback.format_exc()
-        return None
-    return {"IPVS": IPVS, "IPVSDest": IPVSDest, "IPVSService": IPVSService, "NetlinkError": NetlinkError}
+    return missing_required_lib(f"pyroute2 >= 0.8.1 (for {what})")
 
 
 def _stats(attrs: dict, prefix: str) -> dict:
@@ -322,10 +323,19 @@ def realserver_from_nla(attrs: dict) -> dict:
 NETLINK_GENERIC = 16
 NLMSG_HEADER = struct.Struct("=IHHII")  # length, type, flags, sequence, port id
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 0x10, 3, 1, 2
 IPVS_GENL_VERSION, IPVS_CMD_GET_SERVICE, IPVS_CMD_GET_DEST = 1, 4, 8
 IPVS_CMD_ATTR_SERVICE, IPVS_CMD_ATTR_DEST = 1, 2
+# the write commands: (action, kind) -> IPVS_CMD_{NEW,SET,DEL}_{SERVICE,DEST}
+IPVS_WRITE_COMMANDS = {
+    ("add", "service"): 1,
+    ("edit", "service"): 2,
+    ("delete", "service"): 3,
+    ("add", "realserver"): 5,
+    ("edit", "realserver"): 6,
+    ("delete", "realserver"): 7,
+}
 NLA_TYPE_MASK = 0x3FFF  # without NLA_F_NESTED and NLA_F_NET_BYTEORDER
 # include/uapi/linux/ip_vs.h: attribute number -> (name, kind). Kinds: u8/u16/u32/u64 native order, be16 network
 # order, str NUL-terminated, addr an address of the record's family, ip4 four bytes as a dotted quad, flags
@@ -435,9 +445,62 @@ def nla_encode(number: int, value: bytes) -> bytes:
     return data + b"\0" * (-len(data) % 4)
 
 
+def _nla_address(address: str, family: str) -> bytes:
+    """An address attribute: the address in network order, padded to the kernel's union nf_inet_addr (16 bytes)."""
+    return socket.inet_pton(FAMILIES[family], address).ljust(16, b"\0")
+
+
+def service_nla(svc: dict, key_only: bool = False) -> bytes:
+    """IPVS_CMD_ATTR_SERVICE of a service (the data model), as the read decodes it (SVC_ATTRS): its key (AF, and
+    PROTOCOL, ADDR, PORT or FWMARK), and unless `key_only` its settings (SCHED_NAME, FLAGS, TIMEOUT, NETMASK)."""
+    attrs = [nla_encode(1, NLA_INTS["u16"].pack(FAMILIES[svc["family"]]))]
+    if svc["fwmark"]:
+        attrs.append(nla_encode(5, NLA_INTS["u32"].pack(svc["fwmark"])))
+    else:
+        attrs += [
+            nla_encode(2, NLA_INTS["u16"].pack(PROTOCOLS[svc["protocol"]])),
+            nla_encode(3, _nla_address(svc["address"], svc["family"])),
+            nla_encode(4, NLA_INTS["be16"].pack(svc["port"])),
+        ]
+    if not key_only:
+        netmask = socket.inet_aton(netmask_to_nla(svc["persistence_netmask"], svc["family"]))
+        attrs += [
+            nla_encode(6, svc["scheduler"].encode() + b"\0"),
+            nla_encode(7, struct.pack("=II", flags_value(svc), 0xFFFF)),
+            nla_encode(8, NLA_INTS["u32"].pack(svc["persistence_timeout"])),
+            nla_encode(9, netmask),
+        ]
+    return nla_encode(IPVS_CMD_ATTR_SERVICE, b"".join(attrs))
+
+
+def dest_nla(rs: dict) -> bytes:
+    """IPVS_CMD_ATTR_DEST of a real server, as the read decodes it (DEST_ATTRS)."""
+    u32 = NLA_INTS["u32"].pack
+    attrs = [
+        nla_encode(1, _nla_address(rs["address"], rs["family"])),
+        nla_encode(2, NLA_INTS["be16"].pack(rs["port"])),
+        nla_encode(3, u32(FWD_METHODS[rs["forwarding"]])),
+        nla_encode(4, u32(rs["weight"])),
+        nla_encode(5, u32(rs["upper_threshold"])),
+        nla_encode(6, u32(rs["lower_threshold"])),
+        nla_encode(11, NLA_INTS["u16"].pack(FAMILIES[rs["family"]])),
+    ]
+    return nla_encode(IPVS_CMD_ATTR_DEST, b"".join(attrs))
+
+
+def change_nla(chg: dict) -> tuple[int, bytes]:
+    """(IPVS command, attributes) of one change: a service alone (its key only to delete it), or a real server
+    with the key of its service."""
+    command = IPVS_WRITE_COMMANDS[(chg["action"], chg["kind"])]
+    if chg["kind"] == "service":
+        return command, service_nla(chg["service"], key_only=chg["action"] == "delete")
+    return command, service_nla(chg["service"], key_only=True) + dest_nla(chg["realserver"])
+
+
 class NetlinkDumper:
-    """A generic netlink socket that reads the IPVS table: one service dump, then one destination dump per
-    service (the kernel dumps the destinations of one service per request). `sock` is for tests."""
+    """A generic netlink socket that reads the IPVS table (one service dump, then one destination dump per
+    service: the kernel dumps the destinations of one service per request) and writes changes (write()).
+    `sock` is for tests."""
 
     def __init__(self, sock=None):
         self.sock = sock or socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
@@ -468,7 +531,7 @@ class NetlinkDumper:
                 if kind == NLMSG_ERROR:
                     code = -struct.unpack_from("=i", data, start)[0]
                     if code:
-                        raise OSError(code, f"netlink error {code}: {os.strerror(code)}")
+                        raise OSError(code, os.strerror(code))
                     return payloads
                 payloads.append(data[start + 4 : start + length - NLMSG_HEADER.size])
                 if not flags & NLM_F_DUMP:
@@ -490,6 +553,12 @@ class NetlinkDumper:
     def dump(self, cmd: int, attrs: bytes = b"") -> list[bytes]:
         return self.request(self.ipvs_family(), NLM_F_REQUEST | NLM_F_DUMP, cmd, IPVS_GENL_VERSION, attrs)
 
+    def write(self, chg: dict) -> None:
+        """One change, acknowledged before it returns (the kernel applies a request while it is sent; the ack
+        says whether it took it): raises OSError with the kernel's error."""
+        command, attrs = change_nla(chg)
+        self.request(self.ipvs_family(), NLM_F_REQUEST | NLM_F_ACK, command, IPVS_GENL_VERSION, attrs)
+
     def read(self) -> list[tuple[dict, list[dict]]]:
         """(service record, [destination records]) for each service, in kernel order."""
         table = []
@@ -510,61 +579,22 @@ class NetlinkDumper:
 
 
 class NetlinkBackend:
+    """Reads and writes through NetlinkDumper (its own encoding and decoding with struct: pyroute2's generic
+    attribute classes cost most of a large table's read and of every write). `socket_factory` is for tests."""
+
     name = "netlink"
 
-    def __init__(self, lib: dict | None = None):
-        self._lib = lib
+    def __init__(self, socket_factory=None):
+        self.socket_factory = socket_factory
 
-    @property
-    def lib(self) -> dict:
-        """pyroute2's IPVS parts, imported on the first write (a read does not need them)."""
-        if self._lib is None:
-            self._lib = import_pyroute2()
-            if self._lib is None:
-                raise IPVSError(pyroute2_missing("the netlink backend's writes"))
-        return self._lib
-
-    def _service_nla(self, svc: dict, key_only: bool = False):
-        fields = {"af": FAMILIES[svc["family"]]}
-        if svc["fwmark"]:
-            fields["fwmark"] = svc["fwmark"]
-        else:
-            fields.update(protocol=PROTOCOLS[svc["protocol"]], addr=svc["address"], port=svc["port"])
-        if not key_only:
-            fields.update(
-                sched_name=svc["scheduler"],
-                timeout=svc["persistence_timeout"],
-                netmask=netmask_to_nla(svc["persistence_netmask"], svc["family"]),
-                flags={"flags": flags_value(svc), "mask": 0xFFFF},
-            )
-        return self.lib["IPVSService"](**fields)
-
-    def _dest_nla(self, rs: dict):
-        return self.lib["IPVSDest"](
-            addr=rs["address"],
-            port=rs["port"],
-            addr_family=FAMILIES[rs["family"]],
-            fwd_method=FWD_METHODS[rs["forwarding"]],
-            weight=rs["weight"],
-            u_thresh=rs["upper_threshold"],
-            l_thresh=rs["lower_threshold"],
-        )
-
-    def _call(self, what: str, func, *args, **kwargs):
-        lib = self.lib
-        try:
-            with lib["IPVS"]() as ipvs:
-                return func(ipvs, *args, **kwargs)
-        except lib["NetlinkError"] as e:
-            raise IPVSError(netlink_error_message(what, e.code, str(e))) from e
-        except OSError as e:
-            raise IPVSError(netlink_error_message(what, e.errno, str(e))) from e
+    def _dumper(self) -> NetlinkDumper:
+        return NetlinkDumper(self.socket_factory() if self.socket_factory else None)
 
     def read(self, counters: bool = True) -> list[dict]:
-        """The whole table through NetlinkDumper (not pyroute2: see there). Netlink returns counters with every
-        record: `counters` is for the ipvsadm backend's sake."""
+        """The whole table. Netlink returns counters with every record: `counters` is for the ipvsadm backend's
+        sake."""
         try:
-            dumper = NetlinkDumper()
+            dumper = self._dumper()
             try:
                 records = dumper.read()
             finally:
@@ -578,31 +608,28 @@ class NetlinkBackend:
             table.append(svc)
         return table
 
-    def _request(self, ipvs, chg: dict) -> None:
-        command = NETLINK_COMMANDS[chg["action"]]
-        svc = chg["service"]
-        if chg["kind"] == "service":
-            ipvs.service(command, service=self._service_nla(svc, key_only=chg["action"] == "delete"))
-        else:
-            ipvs.dest(command, service=self._service_nla(svc, key_only=True), dest=self._dest_nla(chg["realserver"]))
-
     def apply(self, changes: list[dict]) -> None:
-        """The changes in order over one netlink socket; stops at the first one the kernel refuses."""
-
-        def batch(ipvs):
+        """The changes in order over one netlink socket, each acknowledged before the next is sent; stops at the
+        first one the kernel refuses, naming it and how many went before."""
+        if not changes:
+            return
+        what = describe_change(changes[0]) if len(changes) == 1 else f"apply {len(changes)} IPVS changes"
+        try:
+            dumper = self._dumper()
+        except OSError as e:
+            raise IPVSError(netlink_error_message(what, e.errno, e.strerror or str(e))) from e
+        try:
             for done, chg in enumerate(changes):
                 try:
-                    self._request(ipvs, chg)
-                except (self.lib["NetlinkError"], OSError) as e:
-                    code = getattr(e, "code", None) or getattr(e, "errno", None)
+                    dumper.write(chg)
+                except OSError as e:
                     applied = {0: "", 1: " (the change before it was applied)"}.get(
                         done, f" (the {done} changes before it were applied)"
                     )
-                    raise IPVSError(netlink_error_message(describe_change(chg), code, str(e)) + applied) from e
-
-        if changes:
-            what = describe_change(changes[0]) if len(changes) == 1 else f"apply {len(changes)} IPVS changes"
-            self._call(what, batch)
+                    text = e.strerror or str(e)
+                    raise IPVSError(netlink_error_message(describe_change(chg), e.errno, text) + applied) from e
+        finally:
+            dumper.close()
 
     def add_service(self, svc):
         self.apply([change("add", svc)])
@@ -621,9 +648,6 @@ class NetlinkBackend:
 
     def delete_realserver(self, svc, rs):
         self.apply([change("delete", svc, rs)])
-
-
-NETLINK_COMMANDS = {"add": "add", "edit": "set", "delete": "del"}
 
 
 def netlink_error_message(what: str, code: int | None, text: str) -> str:
@@ -736,7 +760,7 @@ def _list_key(words: list[str]) -> tuple:
     if words[0] == "FWM":
         return ("fwmark", int(words[1]), "ipv6" if len(words) > 2 and words[2] == "IPv6" else "ipv4")
     address, port = split_endpoint(words[1])
-    return (words[0].lower(), str(ipaddress.ip_address(address)), port)
+    return (words[0].lower(), normal_address(address), port)
 
 
 def parse_ipvsadm_list(text: str, columns: list[str]) -> dict[tuple, dict]:
@@ -755,7 +779,7 @@ def parse_ipvsadm_list(text: str, columns: list[str]) -> dict[tuple, dict]:
                 continue
             address, port = split_endpoint(words[1])
             numbers = [int(w) for w in words[-len(columns) :]]
-            current["realservers"][(str(ipaddress.ip_address(address)), port)] = dict(zip(columns, numbers))
+            current["realservers"][(normal_address(address), port)] = dict(zip(columns, numbers))
             continue
         current = {"values": {}, "realservers": {}}
         tail = words[-len(columns) :]
@@ -997,7 +1021,7 @@ def service_key_rules(address: str = "address", port: str = "port") -> dict:
 
 def check_address(option: str, value: str) -> str:
     try:
-        return str(ipaddress.ip_address(value))
+        return normal_address(value)
     except ValueError:
         raise IPVSError(f"{option}: '{value}' is not an IPv4 or IPv6 address") from None
 
@@ -1102,7 +1126,7 @@ def get_backend(module, choice: str, proc_path: str = PROC_IP_VS):
     """The backend for `choice` (auto, netlink, ipvsadm); raises IPVSError naming what is missing."""
     check_kernel(proc_path)
     if choice in ("auto", "netlink") and pyroute2_available():
-        return NetlinkBackend()  # pyroute2 is imported on the first write
+        return NetlinkBackend()
     if choice == "netlink":
         raise IPVSError(pyroute2_missing())
     binary = module.get_bin_path("ipvsadm")

@@ -163,6 +163,14 @@ options:
       - The next run reads the services it holds for O(purge=managed). The file is the task's record of what it
         owns, so give each task its own file (two tasks sharing one would purge each other's services).
     type: path
+  return_table:
+    description:
+      - Return the whole kernel table after the task as RV(table).
+      - Off by default, because with thousands of real servers the table is most of the result, and Ansible
+        walks and serialises every value of a result, on the target and again on the controller. RV(changes) is
+        returned either way, and diff mode shows the table before and after as text.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - lvs.ha.ipvs
   - ansible.builtin.action_common_attributes
@@ -238,6 +246,16 @@ EXAMPLES = r"""
 - name: Show the planned changes
   ansible.builtin.debug:
     msg: "{{ plan.changes | map(attribute='description') }}"
+
+- name: The table as the kernel holds it after the task, for later tasks
+  lvs.ha.ipvs_table:
+    services: "{{ my_services }}"
+    return_table: true
+  register: ipvs
+
+- name: Show the addresses of the virtual services
+  ansible.builtin.debug:
+    msg: "{{ ipvs.table | map(attribute='address') }}"
 """
 
 RETURN = r"""
@@ -280,7 +298,7 @@ table:
   description:
     - The whole kernel table after the task (as it would be, in check mode), sorted like M(lvs.ha.ipvs_info)
       sorts it, without counters. Includes services the task did not list, unless O(purge=all).
-  returned: always
+  returned: when O(return_table=true)
   type: list
   elements: dict
   contains:
@@ -405,6 +423,7 @@ ARGUMENT_SPEC = {
     },
     "purge": {"type": "str", "default": "managed", "choices": PURGE_MODES},
     "save_to": {"type": "path"},
+    "return_table": {"type": "bool", "default": False},
     **BACKEND_SPEC,
 }
 RULES_MODE = 0o644
@@ -565,7 +584,9 @@ def run(module: AnsibleModule) -> dict:
         except IPVSError as e:
             e.result = result
             raise
-    result["table"] = simulate(current, planned)
+    after = simulate(current, planned) if params["return_table"] or module._diff else None
+    if params["return_table"]:
+        result["table"] = after
     changed = bool(planned)
     if save_to:
         saved = save_rules(module, save_to, old_rules, rules_text(desired))
@@ -576,7 +597,7 @@ def run(module: AnsibleModule) -> dict:
             "before_header": "IPVS table",
             "before": table_text(current),
             "after_header": "IPVS table",
-            "after": table_text(result["table"]),
+            "after": table_text(after),
         }
     return dict(result, changed=changed)
 

@@ -5,9 +5,10 @@ the ipvsadm -R text, one netlink socket per batch, the rules file and bad input 
 from __future__ import annotations
 
 import copy
+import errno
 import os
 import stat
-from typing import ClassVar
+import struct
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
@@ -293,7 +294,8 @@ def canonical(tbl):
 def test_scenario(name, backend, run_module, tmp_path):
     extra, services, before, expected = SCENARIOS[name]
     backend["backend"] = fake = FakeBackend(before)
-    result = run_module(ipvs_table.main, scenario_args(extra, services, tmp_path), diff=True)
+    args = dict(scenario_args(extra, services, tmp_path), return_table=True)
+    result = run_module(ipvs_table.main, args, diff=True)
     assert not result.get("failed"), result.get("msg")
     assert [c["description"] for c in result["changes"]] == expected
     assert fake.batches == (
@@ -322,7 +324,7 @@ def test_second_run_changes_nothing(name, backend, run_module, tmp_path):
 def test_check_mode_reports_the_same_and_writes_nothing(name, backend, run_module, tmp_path):
     extra, services, before, expected = SCENARIOS[name]
     backend["backend"] = fake = FakeBackend(before)
-    args = scenario_args(extra, services, tmp_path)
+    args = dict(scenario_args(extra, services, tmp_path), return_table=True)
     rules = {p: p.read_text() for p in tmp_path.iterdir()}
     result = run_module(ipvs_table.main, args, check_mode=True, diff=True)
     assert [c["description"] for c in result["changes"]] == expected
@@ -350,6 +352,22 @@ def test_diff_is_the_table_as_text(backend, run_module):
     assert len(after) == 2 + 4 + 6
 
 
+@pytest.mark.parametrize("check_mode", [False, True])
+@pytest.mark.parametrize("diff", [False, True])
+def test_the_table_is_returned_only_when_asked(check_mode, diff, backend, run_module):
+    backend["backend"] = FakeBackend(FULL[:1])
+    result = run_module(ipvs_table.main, {"services": FULL_ARGS}, check_mode=check_mode, diff=diff)
+    assert "table" not in result and result["changed"]
+    backend["backend"] = FakeBackend(FULL[:1])
+    asked = run_module(ipvs_table.main, {"services": FULL_ARGS, "return_table": True}, check_mode=check_mode, diff=diff)
+    assert asked["table"] == canonical(FULL)
+    assert {k: v for k, v in asked.items() if k not in ("table", "invocation")} == {
+        k: v for k, v in result.items() if k != "invocation"
+    }
+    if diff:
+        assert result["diff"]["after"] == ipvs.table_text(asked["table"])
+
+
 def test_no_diff_without_diff_mode(backend, run_module):
     backend["backend"] = FakeBackend([])
     assert "diff" not in run_module(ipvs_table.main, {"services": FULL_ARGS})
@@ -373,7 +391,7 @@ def test_changes_are_structured(backend, run_module):
 def test_dr_port_warns(backend, run_module):
     backend["backend"] = FakeBackend([])
     services = [dict(arg(HTTP), real_servers=[{"address": "192.0.2.21", "port": 8080}])]
-    table_after = run_module(ipvs_table.main, {"services": services})["table"]
+    table_after = run_module(ipvs_table.main, {"services": services, "return_table": True})["table"]
     assert table_after[0]["realservers"][0]["port"] == 80
     rs_params = dict({k: v.get("default") for k, v in ipvs.REALSERVER_SPEC.items()}, address="192.0.2.21", port=8080)
     warnings = ipvs.realserver_from_params(rs_params, HTTP, where="services[0].real_servers[0].")[1]
@@ -523,54 +541,90 @@ def test_failed_restore_carries_the_command_and_the_plan(rc, stderr, message, mo
     assert len(result["changes"]) == 3
 
 
-class FakeNetlinkError(Exception):
-    def __init__(self, code, text):
-        super().__init__(text)
-        self.code = code
+class KernelWrites:
+    """A netlink socket that answers IPVS writes as the kernel does: the family, then an ack per request, an
+    error (EEXIST) for the request numbered `refuse_at` (counted from 0). Requests are logged decoded."""
+
+    IPVS_ID = 0x1B
+
+    def __init__(self, refuse_at: int | None = None):
+        self.refuse_at, self.requests, self.queue, self.closed = refuse_at, [], [], False
+
+    @staticmethod
+    def message(kind: int, seq: int, body: bytes) -> bytes:
+        return ipvs.NLMSG_HEADER.pack(ipvs.NLMSG_HEADER.size + len(body), kind, 0, seq, 0) + body
+
+    def send(self, data: bytes) -> None:
+        _length, kind, flags, seq, _port = ipvs.NLMSG_HEADER.unpack_from(data)
+        if kind == ipvs.GENL_ID_CTRL:
+            family = ipvs.nla_encode(ipvs.CTRL_ATTR_FAMILY_ID, struct.pack("=H", self.IPVS_ID))
+            self.queue.append(self.message(kind, seq, b"\1\2\0\0" + family))
+            return
+        assert (kind, flags) == (self.IPVS_ID, ipvs.NLM_F_REQUEST | ipvs.NLM_F_ACK)
+        attrs = dict(ipvs.nla_items(data[ipvs.NLMSG_HEADER.size + 4 :]))
+        svc = ipvs.nla_decode(attrs[ipvs.IPVS_CMD_ATTR_SERVICE], ipvs.SVC_ATTRS)
+        dest = attrs.get(ipvs.IPVS_CMD_ATTR_DEST)
+        dest = dest and ipvs.nla_decode(dest, ipvs.DEST_ATTRS)
+        code = errno.EEXIST if len(self.requests) == self.refuse_at else 0
+        if not code:
+            self.requests.append((data[ipvs.NLMSG_HEADER.size], svc, dest))
+        self.queue.append(self.message(ipvs.NLMSG_ERROR, seq, struct.pack("=i", -code) + data[:16]))
+
+    def recv(self, size: int) -> bytes:
+        return self.queue.pop(0)
+
+    def close(self) -> None:
+        self.closed = True
 
 
-class FakeIPVS:
-    """pyroute2's IPVS as the netlink backend uses it: a socket per instance, requests logged."""
+def netlink_backend(refuse_at=None):
+    sockets = []
 
-    sockets: ClassVar[list] = []
-    refuse_at: ClassVar[int | None] = None
+    def socket_factory():
+        sockets.append(KernelWrites(refuse_at))
+        return sockets[-1]
 
-    def __init__(self):
-        self.requests = []
-        FakeIPVS.sockets.append(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def service(self, command, service):
-        self._do("service", command, service)
-
-    def dest(self, command, service, dest):
-        self._do("dest", command, service, dest)
-
-    def _do(self, *request):
-        if len(self.requests) == FakeIPVS.refuse_at:
-            raise FakeNetlinkError(17, "File exists")
-        self.requests.append(request)
-
-
-def netlink_backend():
-    FakeIPVS.sockets, FakeIPVS.refuse_at = [], None
-    lib = {"IPVS": FakeIPVS, "IPVSService": dict, "IPVSDest": dict, "NetlinkError": FakeNetlinkError}
-    return ipvs.NetlinkBackend(lib)
+    return ipvs.NetlinkBackend(socket_factory), sockets
 
 
 def test_netlink_backend_applies_a_batch_over_one_socket():
-    backend = netlink_backend()
+    backend, sockets = netlink_backend()
     changes = ipvs_table.plan([], ipvs.sort_table(copy.deepcopy(FULL)))
     backend.apply(changes)
-    assert len(FakeIPVS.sockets) == 1
-    requests = FakeIPVS.sockets[0].requests
-    assert [(r[0], r[1]) for r in requests] == [("service", "add")] * 4 + [("dest", "add")] * 6
-    assert requests[0][2]["addr"] == "192.0.2.10" and requests[4][3]["weight"] == 3
+    assert len(sockets) == 1 and sockets[0].closed
+    requests = sockets[0].requests
+    new_service, new_dest = (
+        ipvs.IPVS_WRITE_COMMANDS[("add", "service")],
+        ipvs.IPVS_WRITE_COMMANDS[("add", "realserver")],
+    )
+    assert [r[0] for r in requests] == [new_service] * 4 + [new_dest] * 6
+    assert requests[0][1]["IPVS_SVC_ATTR_ADDR"] == "192.0.2.10" and requests[4][2]["IPVS_DEST_ATTR_WEIGHT"] == 3
+
+
+def test_netlink_writes_are_what_the_read_decodes():
+    """Every kind of service and real server (KINDS), added, edited and deleted: the kernel reads back from the
+    request the same service and real server (decoded as the read decodes the kernel's own records)."""
+    backend, sockets = netlink_backend()
+    table = ipvs.sort_table(copy.deepcopy(KINDS))
+    adds = ipvs_table.plan([], table)
+    deletes = ipvs_table.plan(table, [], purge="all")
+    edits = [dict(c, action="edit") for c in adds]
+    backend.apply(adds + edits + deletes)
+    requests = sockets[0].requests
+    assert len(requests) == len(adds + edits + deletes)
+    for chg, (command, svc, dest) in zip(adds + edits + deletes, requests, strict=True):
+        assert command == ipvs.IPVS_WRITE_COMMANDS[(chg["action"], chg["kind"])]
+        if chg["kind"] == "service" and chg["action"] != "delete":
+            assert ipvs.config_of(ipvs.service_from_nla(svc)) == chg["service"]
+        else:  # a real server, or a service to delete: the service's key alone
+            assert "IPVS_SVC_ATTR_SCHED_NAME" not in svc
+            assert ipvs.service_key(ipvs.service_from_nla(dict(svc, IPVS_SVC_ATTR_SCHED_NAME="wlc"))) == (
+                ipvs.service_key(chg["service"])
+            )
+        if chg["kind"] == "realserver":
+            assert ipvs.config_of(ipvs.realserver_from_nla(dest)) == chg["realserver"]
+        else:
+            assert dest is None
 
 
 @pytest.mark.parametrize(
@@ -581,18 +635,16 @@ def test_netlink_backend_applies_a_batch_over_one_socket():
     ],
 )
 def test_netlink_failure_names_the_change_and_what_was_applied(refuse_at, message):
-    backend = netlink_backend()
-    FakeIPVS.refuse_at = refuse_at
+    backend, sockets = netlink_backend(refuse_at)
     with pytest.raises(ipvs.IPVSError) as failure:
         backend.apply(ipvs_table.plan([], ipvs.sort_table(copy.deepcopy(FULL))))
     assert failure.value.msg == message
     assert failure.value.cmd is None
-    assert len(FakeIPVS.sockets) == 1 and len(FakeIPVS.sockets[0].requests) == refuse_at
+    assert len(sockets) == 1 and len(sockets[0].requests) == refuse_at and sockets[0].closed
 
 
 def test_netlink_single_change_message_is_unchanged():
-    backend = netlink_backend()
-    FakeIPVS.refuse_at = 0
+    backend, _sockets = netlink_backend(refuse_at=0)
     with pytest.raises(ipvs.IPVSError, match=r"^cannot add service tcp 192.0.2.10:80: File exists$"):
         backend.add_service(HTTP)
 
