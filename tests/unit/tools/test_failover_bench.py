@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -85,6 +87,30 @@ def test_the_site_check_would_refuse_a_v3_profile_with_a_password(variables):
     model["lvs_vrrp"] = {**fb.profile_vrrp(variables["lvs_vrrp"], "v3-fast"), "auth_pass": "lvs-lab1"}
     model["lvs_services"] = fb.resolve(model["lvs_services"], variables)
     assert any("auth_pass" in e for e in site.site_check(model, LAB_HOSTVARS, ["dr1", "dr2"]))
+
+
+def preflight(extra, tmp_path):
+    """lvs.ha.preflight (the site's first play; it contacts no host in the lab inventory) with `extra` as the
+    tool passes it: a JSON file after -e @."""
+    path = tmp_path / "extra.json"
+    path.write_text(json.dumps(extra))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    argv = [sys.executable, "-m", "ansible.cli.playbook", "lvs.ha.preflight", "-i", fb.INVENTORY, "-e", f"@{path}"]
+    return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("profile", list(fb.PROFILES))
+def test_each_profile_passes_the_preflight_as_extra_vars(variables, profile, tmp_path):
+    result = preflight(fb.extra_vars(variables, profile, weight=fb.WEIGHT if profile == "v3-fast" else None), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_preflight_refuses_a_broken_profile(variables, tmp_path):
+    extra = fb.extra_vars(variables, "v3-fast-sync")
+    extra["lvs_vrrp"]["advert_int"] = 0.001
+    result = preflight(extra, tmp_path)
+    assert result.returncode != 0
+    assert "lvs_vrrp.advert_int" in result.stdout + result.stderr
 
 
 def test_weight_change_extra_vars(variables):
