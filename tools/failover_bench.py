@@ -715,11 +715,13 @@ class Bench:
         """One run of an event: the pair restored, the client and the watcher started, the event, the window,
         the figures (None on a dry run)."""
         self.run_id += 1
+        self.r.say(f"{profile} {event}: a healthy pair first")
         self.restore()
         window = PRE_S + POST_S[event] + (2 * SITE_TIMEOUT_S if event == "weight_change" else TAKEOVER_WAIT_S)
         watched = MASTER if event == "failback" else BACKUP
         log = f"/run/lvs-ha-bench-vip-{self.run_id}.log"
-        self.r.run(ssh(watched, self.watcher(log, window + DOWNLOAD_S + 30)))
+        # killed when its log is read; bounded in case that never happens (the waits of a failback included)
+        self.r.run(ssh(watched, self.watcher(log, window + DOWNLOAD_S + 2 * TAKEOVER_WAIT_S + 30)))
         if event == "failback":
             self.link(MASTER, "down")
 
@@ -730,10 +732,22 @@ class Bench:
 
             if not self.r.until(f"{BACKUP} holds the VIP", dr2_holds, TAKEOVER_WAIT_S, every=0.5):
                 raise RuntimeError(f"failback: {BACKUP} did not take the VIP over within {TAKEOVER_WAIT_S} s")
+
+            # The client's failures while dr2 takes over belong to the crash, not to the failback.
+            def served() -> bool:
+                return bool(
+                    self.r.run(
+                        ssh(CLIENT, f"curl -s -o /dev/null -m 1 -w %{{http_code}} {self.url}"), check=False
+                    ).startswith("200")
+                )
+
+            if not self.r.until(f"the client is served through {BACKUP}", served, TAKEOVER_WAIT_S, every=0.5):
+                raise RuntimeError(f"failback: the client is not served through {BACKUP} within {TAKEOVER_WAIT_S} s")
         self.r.run(ssh(CLIENT, f"rm -f {STOP}"))
         prober = self.r.start(ssh(CLIENT, self.prober(window)), f"probe-{self.run_id}.jsonl")
         downloading = self.r.start(ssh(CLIENT, self.downloads(window)), f"downloads-{self.run_id}.jsonl")
         self.r.sleep(PRE_S)
+        self.r.say(f"{profile} {event}: the event")
         t0 = self.event(profile, event)
         self.r.sleep(POST_S[event])
         self.r.run(ssh(CLIENT, f"touch {STOP}"))
@@ -769,7 +783,9 @@ class Bench:
                 self.r.out(f"    # {changed.relative_to(REPO)}: {json.dumps(json.loads(body))}")
             else:
                 changed.write_text(body + "\n")
+            self.r.say(f"{profile} weight_change: the site with web1 at weight {WEIGHT} (directors only)")
             self.r.run(self.site(changed, limit="localhost,directors"), timeout=SITE_TIMEOUT_S)
+            self.r.say(f"{profile} weight_change: the site with the profile's weights again")
             self.r.run(self.site(OUT / f"{profile}.json", limit="localhost,directors"), timeout=SITE_TIMEOUT_S)
             return t0
         raise ValueError(f"unknown event {event}")
@@ -848,13 +864,18 @@ def main(argv: list[str] | None = None) -> int:
         results = load(RESULTS)
         publish(results, load(SAMPLES), list(results.get("profiles", {})))
         return 0
-    plan_s = estimate(args.profiles, args.events, args.runs)
-    print(f"expected lab time: about {duration(plan_s)} (python tools/failover_bench.py --dry-run: the plan)")
+    print(
+        f"expected lab time: about {duration(estimate(args.profiles, args.events, args.runs))} with a boot, "
+        f"{duration(estimate(args.profiles, args.events, args.runs, boot=False))} on a lab already up "
+        "(--dry-run: the plan)",
+        flush=True,
+    )
     _lock = take_lock()
     from lab import vm
 
     OUT.mkdir(parents=True, exist_ok=True)
     booted = vm.running_pid() is None
+    plan_s = estimate(args.profiles, args.events, args.runs, boot=booted)
     if booted and subprocess.run([*LAB, "up"], cwd=REPO, check=False).returncode != 0:
         print("the lab did not come up", flush=True)
         return 1
