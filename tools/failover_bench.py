@@ -33,7 +33,8 @@ watcher that writes when the VIP comes and goes (CLOCK_BOOTTIME, /proc/uptime: t
   weights; takeover as for reload; the event is the start of the first playbook run.
 
 Writes docs/bench/failover.json ({"profiles": {PROFILE: {EVENT: {"outage_s": [...], "failed": [...],
-"broken_downloads": [...], "takeover_s": [...]}}}, one item per run, and metadata), merged into an existing
+"broken_downloads": [...], "takeover_s": [...]}}}, one item per run, and metadata: date, command, commit,
+kernel, runs; `history` lists every run of the tool), merged into an existing
 file (a --profiles/--events subset replaces only what it measured), the median/max table between the markers
 of docs/failover.md, and one PNG per profile (docs/bench/failover-PROFILE.png, every probe's latency around the
 event, when matplotlib imports) from the samples kept in .build/bench-failover/samples.json. Prints progress,
@@ -379,13 +380,15 @@ def record(results: dict, profile: str, event: str, run: dict) -> None:
 
 def merge(old: dict, new: dict) -> dict:
     """`new` (a run's results) over `old` (the stored file): each profile and event measured now replaces the
-    stored one; the others are kept. The run's metadata goes on top and into `runs`, a list of every run."""
+    stored one; the others are kept. The run's metadata (date, command, commit, kernel, runs per event, ...)
+    goes on top and into `history`, a list of every run of the tool, with what it measured."""
     merged = copy.deepcopy(old)
     for profile, events in new.get("profiles", {}).items():
         merged.setdefault("profiles", {}).setdefault(profile, {}).update(copy.deepcopy(events))
-    meta = {k: v for k, v in new.items() if k not in ("profiles", "runs")}
+    meta = {k: v for k, v in new.items() if k not in ("profiles", "history")}
     merged.update(meta)
-    merged["runs"] = [*old.get("runs", []), meta]
+    measured = {profile: sorted(events) for profile, events in new.get("profiles", {}).items()}
+    merged["history"] = [*old.get("history", []), {**meta, "measured": measured}]
     return merged
 
 
@@ -894,11 +897,12 @@ def main(argv: list[str] | None = None) -> int:
             if n == 0:
                 bench.setup()
             for event in args.events:
-                samples.setdefault(profile, {})[event] = []
+                timelines: list = []
                 for i in range(args.runs):
                     figures = bench.run(profile, event)
                     record(results, profile, event, figures)
-                    samples[profile][event].append(figures.pop("timeline"))
+                    timelines.append(figures.pop("timeline"))
+                    samples.setdefault(profile, {})[event] = timelines  # what the results hold, no more
                     runner.say(
                         f"{profile} {event} run {i + 1}/{args.runs}: outage {show(figures['outage_s'], ' s')}, "
                         f"{figures['failed']} of {figures['probes']} requests failed, "

@@ -288,16 +288,25 @@ def test_merge_replaces_what_was_measured_and_keeps_the_rest():
             "v3-fast": {"crash": {"outage_s": [0.4]}},
         },
         "date": "2026-11-01",
-        "runs": [{"date": "2026-11-01", "command": "full"}],
+        "runs": 5,
+        "history": [{"date": "2026-11-01", "command": "full", "runs": 5}],
     }
-    new = {"profiles": {"v2-default": {"crash": {"outage_s": [3.6, 3.65]}}}, "date": "2026-11-27", "command": "part"}
+    new = {
+        "profiles": {"v2-default": {"crash": {"outage_s": [3.6, 3.65]}}},
+        "date": "2026-11-27",
+        "command": "part",
+        "runs": 2,
+    }
     merged = fb.merge(old, new)
     assert merged["profiles"]["v2-default"] == {"crash": {"outage_s": [3.6, 3.65]}, "reload": {"outage_s": [0]}}
     assert merged["profiles"]["v3-fast"] == {"crash": {"outage_s": [0.4]}}
-    assert merged["date"] == "2026-11-27"
-    assert merged["runs"] == [{"date": "2026-11-01", "command": "full"}, {"date": "2026-11-27", "command": "part"}]
+    assert (merged["date"], merged["runs"]) == ("2026-11-27", 2)
+    assert merged["history"] == [
+        {"date": "2026-11-01", "command": "full", "runs": 5},
+        {"date": "2026-11-27", "command": "part", "runs": 2, "measured": {"v2-default": ["crash"]}},
+    ]
     assert old["profiles"]["v2-default"]["crash"] == {"outage_s": [3.7]}, "merge does not change its input"
-    assert fb.merge({}, new)["runs"] == [{"date": "2026-11-27", "command": "part"}]
+    assert len(fb.merge({}, new)["history"]) == 1
 
 
 def test_table():
@@ -478,3 +487,21 @@ def test_plot_without_timelines_writes_nothing(tmp_path):
     path = tmp_path / "none.png"
     assert not fb.plot("v3-fast", {}, path)
     assert not path.exists()
+
+
+def test_publish_writes_the_json_the_page_and_prints_the_goals(tmp_path, monkeypatch, capsys):
+    page = tmp_path / "failover.md"
+    page.write_text(f"# Failover\n{fb.MARK_BEGIN}\nNot yet measured.\n{fb.MARK_END}\nend\n")
+    monkeypatch.setattr(fb, "RESULTS", tmp_path / "bench" / "failover.json")
+    monkeypatch.setattr(fb, "PAGE", page)
+    monkeypatch.setattr(fb, "DOCS", tmp_path)
+    monkeypatch.setattr(fb, "plot", lambda profile, timelines, path: False)
+    results = {"profiles": {"v3-fast": {"reload": figures([0, 0], [0, 0], [0, 0], [None, None])}}, "runs": 2}
+    fb.publish(results, {}, ["v3-fast"])
+    assert json.loads((tmp_path / "bench" / "failover.json").read_text()) == results
+    text = page.read_text()
+    assert "| v3-fast | reload | 2 | 0 / 0 | 0 / 0 | 0 / 0 | none |" in text
+    assert "Not yet measured" not in text and text.endswith(f"{fb.MARK_END}\nend\n")
+    out = capsys.readouterr().out
+    assert "- v3-fast reload: 0 failed: met" in out
+    assert "- v3-fast-sync crash: median outage <= 0.5 s: not measured" in out
