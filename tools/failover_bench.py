@@ -87,6 +87,8 @@ PROBER = "/usr/local/lib/lvs-ha-probe.py"
 DOWNLOADER = "/usr/local/lib/lvs-ha-download.py"
 DOWNLOAD_FILE = "lvs-ha-drill.bin"
 STOP = "/run/lvs-ha-bench.stop"
+# Before a profile's site run (Bench.stop_pair); a host without the site yet has no keepalived to stop.
+STOP_KEEPALIVED = "if systemctl cat keepalived >/dev/null 2>&1; then systemctl stop keepalived; fi"
 
 PROBE_INTERVAL_S = 0.05
 PROBE_TIMEOUT_S = 3.0
@@ -686,10 +688,13 @@ class Bench:
                 ssh(host, f"test -s {path} || dd if=/dev/urandom of={path} bs=1M count={DOWNLOAD_MB} 2>/dev/null")
             )
 
-    def restore(self) -> None:
-        """A healthy pair before each run: cables in, keepalived started, then checked (HEALTHY_WAIT_S at most)."""
+    def restore_links(self) -> None:
         for host in (MASTER, BACKUP):
             self.link(host, "up")
+
+    def restore(self) -> None:
+        """A healthy pair before each run: cables in, keepalived started, then checked (HEALTHY_WAIT_S at most)."""
+        self.restore_links()
         for host in (MASTER, BACKUP):
             self.r.run(ssh(host, "systemctl reset-failed keepalived; systemctl start keepalived"))
         problems: list[str] = []
@@ -703,13 +708,26 @@ class Bench:
         if not self.r.until(what, check, HEALTHY_WAIT_S):
             raise RuntimeError(f"the pair is not healthy after {HEALTHY_WAIT_S} s: {'; '.join(problems)}")
 
-    def deploy(self, profile: str) -> None:
-        extra = OUT / f"{profile}.json"
-        body = json.dumps(extra_vars(self.vars, profile), indent=1)
-        if self.r.dry:
-            self.r.out(f"    # {extra.relative_to(REPO)}: {json.dumps(json.loads(body))}")
-        else:
-            extra.write_text(body + "\n")
+    def stop_pair(self) -> None:
+        """keepalived stopped on both directors before the site changes the profile. A director on the new
+        profile and one on the old do not understand each other's adverts (VRRPv2 and v3, multicast and
+        unicast): both would hold the VIP, and the rollout's check after the first director (the BACKUP, which
+        must then hold nothing) would fail. Stopped, each starts on the new profile as the site reaches it."""
+        for host in (MASTER, BACKUP):
+            self.r.run(ssh(host, STOP_KEEPALIVED))
+
+    def deploy(self, profile: str | None) -> None:
+        """The site with a profile (None: as it ships), from both keepalived stopped."""
+        extra = None
+        if profile is not None:
+            extra = OUT / f"{profile}.json"
+            body = json.dumps(extra_vars(self.vars, profile), indent=1)
+            if self.r.dry:
+                self.r.out(f"    # {extra.relative_to(REPO)}: {json.dumps(json.loads(body))}")
+            else:
+                extra.write_text(body + "\n")
+        self.restore_links()
+        self.stop_pair()
         self.r.run(self.site(extra), timeout=SITE_TIMEOUT_S)
 
     # -- one run --
@@ -825,7 +843,7 @@ def dry_run(args: argparse.Namespace, out=print) -> None:
             else:
                 out(f"  {event} x {args.runs}, each run as for {args.profiles[0]}")
     out("at the end: the site as it ships, when the lab stays up:")
-    runner.run(bench.site(None))
+    bench.deploy(None)
     out(
         f"writes: {RESULTS.relative_to(REPO)} (merged), the table in {PAGE.relative_to(REPO)}, "
         f"{', '.join(str(png(p).relative_to(REPO)) for p in args.profiles)}"
@@ -918,8 +936,7 @@ def main(argv: list[str] | None = None) -> int:
             if booted and not args.keep_up:
                 subprocess.run([*LAB, "down"], cwd=REPO, check=False)
             else:
-                bench.restore()
-                runner.run(bench.site(None), timeout=SITE_TIMEOUT_S)
+                bench.deploy(None)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             print(f"the lab was not put back as it ships: {exc}", flush=True)
     if not results:

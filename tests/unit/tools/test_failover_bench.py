@@ -444,6 +444,11 @@ def test_dry_run_prints_the_plan_and_touches_nothing(monkeypatch):
     assert f"lvs-ha-probe.py http://192.168.100.10:80/ 45 {fb.PROBE_INTERVAL_S} {fb.PROBE_TIMEOUT_S}" in text
     for event in fb.EVENTS:
         assert f"  {event} x 3, each run" in text
+    # each profile's site run (and the last, as it ships) comes after keepalived stopped on both directors
+    site_runs = [i for i, line in enumerate(lines) if "ansible-playbook site.yml" in line and "--limit" not in line]
+    assert len(site_runs) == 3
+    for i in site_runs:
+        assert lines[i - 2 : i] == [f"    ssh {host} '{fb.STOP_KEEPALIVED}'" for host in ("dr1", "dr2")]
 
 
 def test_shown_names_the_lab_host():
