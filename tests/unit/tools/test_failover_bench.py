@@ -510,3 +510,83 @@ def test_publish_writes_the_json_the_page_and_prints_the_goals(tmp_path, monkeyp
     out = capsys.readouterr().out
     assert "- v3-fast reload: 0 failed: met" in out
     assert "- v3-fast-sync crash: median outage <= 0.5 s: not measured" in out
+
+
+class FakeLab(fb.Runner):
+    """A Runner that answers as a healthy lab would: the event at 100.0 on the hosts' clock, the client failing
+    from 100.1 to 103.6, dr2 taking the VIP at 103.5, one download broken and one complete."""
+
+    def __init__(self):
+        super().__init__(dry=False)
+        self.commands: list[str] = []
+
+    def say(self, message):
+        self.commands.append(f"# {message}")
+
+    def run(self, argv, timeout=120, check=True):
+        command = fb.shown(argv)
+        self.commands.append(command)
+        if "lab link" in command:
+            return "100.000\n"
+        if "systemctl is-active keepalived" in command:
+            return "active\n" + (IP_WITH_VIP if "dr1" in command else IP_WITHOUT_VIP) + TABLE
+        if "/proc/uptime; systemctl" in command:
+            return "100.0\n"
+        if command.startswith("ssh dr2 'kill $(cat"):
+            return "90.00 0\n103.50 1\n"
+        return ""
+
+    def start(self, argv, name):
+        self.commands.append(f"{fb.shown(argv)} &")
+        if name.startswith("probe"):
+            lines = [[97.0 + i / 10, None if 100.1 <= 97.0 + i / 10 < 103.6 else "a", 0.01] for i in range(100)]
+            return "\n".join(json.dumps(line) for line in lines) + '\n{"summary": {}}\n'
+        return '{"complete": false, "error": "reset"}\n{"complete": true}\n'
+
+    def finish(self, handle, timeout):
+        return handle
+
+    def sleep(self, seconds):
+        self.commands.append(f"sleep {seconds:g}")
+
+    def until(self, what, check, limit, every=1.0):
+        return check()
+
+
+@pytest.mark.parametrize("event", ["crash", "graceful", "reload"])
+def test_a_run_against_a_fake_lab(event):
+    lab = FakeLab()
+    run = fb.Bench(lab, fb.site_vars()).run("v2-default", event)
+    assert run["outage_s"] == pytest.approx(3.6)  # last answer at 100.0, next at 103.6
+    assert run["failed"] == 35
+    assert (run["broken_downloads"], run["downloads"]) == (1, 2)
+    assert run["takeover_s"] == pytest.approx(3.5)
+    assert run["probes"] == 100 and len(run["timeline"]) == 100
+    # the order: a healthy pair, the watcher, the client, the event, the window, the collection
+    order = [c for c in lab.commands if not c.startswith("#")]
+    health = max(i for i, c in enumerate(order) if "systemctl is-active keepalived" in c)
+    watcher = next(i for i, c in enumerate(order) if "nohup sh -c" in c and c.startswith("ssh dr2"))
+    prober = next(i for i, c in enumerate(order) if "lvs-ha-probe.py" in c)
+    stop = order.index("ssh client 'touch /run/lvs-ha-bench.stop'")
+    assert health < watcher < prober < stop
+    assert order[prober + 2] == f"sleep {fb.PRE_S}" and order[stop - 1] == f"sleep {fb.POST_S[event]}"
+
+
+def test_an_unhealthy_pair_stops_the_run():
+    class Broken(FakeLab):
+        def run(self, argv, timeout=120, check=True):
+            out = super().run(argv, timeout, check)
+            return out.replace("active\n", "failed\n", 1) if "is-active" in fb.shown(argv) else out
+
+    with pytest.raises(RuntimeError, match="dr1: keepalived not active"):
+        fb.Bench(Broken(), fb.site_vars()).run("v2-default", "crash")
+
+
+def test_a_run_whose_probes_miss_the_event_stops():
+    class Late(FakeLab):
+        def run(self, argv, timeout=120, check=True):
+            out = super().run(argv, timeout, check)
+            return "500.000\n" if out == "100.000\n" else out
+
+    with pytest.raises(RuntimeError, match="do not cover the event"):
+        fb.Bench(Late(), fb.site_vars()).run("v2-default", "crash")
