@@ -7,7 +7,7 @@ LAB := $(PY) -m lab
 HOST ?= dr1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-reboot lab-down lab-bench bench-ipvs \
+.PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-reboot lab-down lab-bench bench-ipvs bench-failover \
         test unit sanity integration integration-netns integration-ipvs smoke molecule lint \
         tarball installed role-readmes docs release-check clean
 
@@ -16,6 +16,7 @@ help:
 	@echo "make test       unit, sanity, integration, lab and molecule tests (boots and tears down the lab)"
 	@echo "make lab-up | lab-status | lab-shell HOST=dr1 | lab-reboot HOST=web1 | lab-down | lab-bench | molecule"
 	@echo "make bench-ipvs [BENCH_ARGS=...]   ipvs_table against ipvsadm, keepalived and the single-entry modules (lab guest)"
+	@echo "make bench-failover [BENCH_ARGS=...]   what a client sees on failover, per VRRP profile (BENCH_ARGS=--dry-run: the plan)"
 	@echo "LAB_RELEASE=trixie|bookworm|mixed make lab-up   the hosts' Debian release (default trixie)"
 	@echo "make smoke | molecule TEST_RELEASE=trixie|bookworm   the lab tests on one release (default: mixed)"
 	@echo "make verify-site | failover     (against a running lab with the site)"
@@ -62,6 +63,19 @@ bench-ipvs: lab-setup
 	@PYTHONPATH=$(BENCH_PY) $(PY) -c 'import matplotlib' 2>/dev/null \
 	  || $(PY) -m pip install --quiet --target $(BENCH_PY) matplotlib
 	PYTHONPATH=$(BENCH_PY) flock /tmp/lvsha-lab.lock $(PY) tools/ipvs_bench.py $(BENCH_ARGS)
+
+# What a client sees while the directors fail over (issue 10, tools/failover_bench.py, docs/failover.md): per VRRP
+# profile (v2-default, v2-unicast, v3-fast, v3-fast-sync) the events crash, graceful, failback, reload and
+# weight_change, 5 runs each: docs/bench/failover.json, the table of docs/failover.md, docs/bench/failover-*.png.
+# Not part of make test; hours of lab time (the tool prints its estimate first). The tool takes the lab lock
+# itself (no flock here) and boots the lab unless one runs. matplotlib as for bench-ipvs. BENCH_ARGS: e.g.
+# --profiles v3-fast-sync --events crash --runs 3; --dry-run prints the plan and touches nothing (nor does this
+# target then: no lab-setup, no matplotlib).
+BENCH_DRY := $(findstring --dry-run,$(BENCH_ARGS))
+bench-failover: $(if $(BENCH_DRY),venv,lab-setup)
+	@[ -n "$(BENCH_DRY)" ] || PYTHONPATH=$(BENCH_PY) $(PY) -c 'import matplotlib' 2>/dev/null \
+	  || $(PY) -m pip install --quiet --target $(BENCH_PY) matplotlib
+	PYTHONPATH=$(BENCH_PY) $(PY) tools/failover_bench.py $(BENCH_ARGS)
 
 lab: lab-up
 	$(LAB) site

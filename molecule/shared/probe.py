@@ -4,7 +4,7 @@ for DURATION s at most, or until the file STOP exists, then a summary with the c
 
     probe.py URL DURATION [INTERVAL] [TIMEOUT] [STOP]
 
-Prints one JSON line per request, [time, last line of the body or null], and last
+Prints one JSON line per request, [time, last line of the body or null, seconds the request took], and last
 {"summary": {...}}: probes, failures, the answers seen, the outage, and the times of the first
 and last probe on CLOCK_BOOTTIME (the first field of /proc/uptime: the lab's hosts share one kernel, so a
 drill can check that the window covered the failure it caused). Stdlib only: it runs on the lab's client with the system python3.
@@ -23,7 +23,7 @@ def outage(samples):
     """Longest client-visible gap: from the last success before a run of failures to the first success
     after it; 0.0 without failures; None when the probe ended still failing."""
     worst, last_ok, failing = 0.0, None, False
-    for t, body in samples:
+    for t, body, *_latency in samples:
         if body is None:
             failing = True
             continue
@@ -37,8 +37,8 @@ def summary(samples, interval, timeout):
     gap = outage(samples)
     return {
         "probes": len(samples),
-        "failed": sum(1 for _t, body in samples if body is None),
-        "answers": sorted({body for _t, body in samples if body is not None}),
+        "failed": sum(1 for sample in samples if sample[1] is None),
+        "answers": sorted({sample[1] for sample in samples if sample[1] is not None}),
         "outage_s": None if gap is None else round(gap, 2),
         "interval_s": interval,
         "timeout_s": timeout,
@@ -57,7 +57,7 @@ def probe(url, duration, interval, timeout, stop=None):
                 body = resp.read().decode().strip().splitlines()[-1]
         except Exception:  # noqa: BLE001 - any failure is a failed probe
             body = None
-        samples.append([start, body])
+        samples.append([start, body, round(time.clock_gettime(time.CLOCK_BOOTTIME) - start, 4)])
         print(json.dumps(samples[-1]), flush=True)
         time.sleep(max(0.0, interval - (time.clock_gettime(time.CLOCK_BOOTTIME) - start)))
     return samples

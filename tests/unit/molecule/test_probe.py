@@ -48,3 +48,21 @@ def test_probe_stops_when_the_stop_file_exists(tmp_path):
     stop = tmp_path / "stop"
     stop.touch()
     assert probe.probe("http://127.0.0.1:9/", 60, 0.1, 0.5, str(stop)) == []
+
+
+def test_samples_with_latency_count_as_before():
+    """probe() writes [time, body, latency]: the outage and the summary read only the first two fields."""
+    samples = [[0.0, "accp", 0.01], [0.1, None, 1.0], [1.1, None, 1.0], [2.0, "benet", 0.02]]
+    assert probe.outage(samples) == pytest.approx(2.0)
+    assert probe.summary(samples, 0.1, 1.0)["failed"] == 2
+    assert probe.summary(samples, 0.1, 1.0)["answers"] == ["accp", "benet"]
+
+
+def test_probe_records_each_request_latency():
+    """Against a closed port: every probe fails at once, and its line holds how long the request took."""
+    samples = probe.probe("http://127.0.0.1:9/", 0.25, 0.1, 0.5)
+    assert samples
+    for t, body, latency in samples:
+        assert body is None
+        assert 0 <= latency < 0.5
+        assert t > 0
