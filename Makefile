@@ -8,7 +8,7 @@ HOST ?= dr1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-reboot lab-down lab-bench bench-ipvs bench-failover \
-        test unit sanity integration integration-netns integration-ipvs smoke molecule lint \
+        test unit sanity integration integration-netns integration-ipvs smoke molecule lab-tests lint \
         tarball installed role-readmes docs release-check clean
 
 help:
@@ -18,7 +18,7 @@ help:
 	@echo "make bench-ipvs [BENCH_ARGS=...]   ipvs_table against ipvsadm, keepalived and the single-entry modules (lab guest)"
 	@echo "make bench-failover [BENCH_ARGS=...]   what a client sees on failover, per VRRP profile (BENCH_ARGS=--dry-run: the plan)"
 	@echo "LAB_RELEASE=trixie|bookworm|mixed make lab-up   the hosts' Debian release (default trixie)"
-	@echo "make smoke | molecule TEST_RELEASE=trixie|bookworm   the lab tests on one release (default: mixed)"
+	@echo "make smoke | molecule | lab-tests TEST_RELEASE=trixie|bookworm   the lab tests (default: mixed); lab-tests: both over one boot"
 	@echo "make verify-site | failover     (against a running lab with the site)"
 	@echo "make lint | unit | sanity       the checks without the lab"
 	@echo "make docs | role-readmes | release-check   HTML docs, role READMEs, Galaxy's import checks"
@@ -84,7 +84,7 @@ lab: lab-up
 # ---- tests -----------------------------------------------------------------------------------
 # lab-setup before unit: it installs keepalived on this machine, which the unit tests of keepalived.conf run
 # (`keepalived -t`; they fail in CI without it, and skip elsewhere).
-test: lint lab-setup unit sanity integration smoke molecule
+test: lint lab-setup unit sanity integration lab-tests
 
 # tests/unit (pytest.ini's testpaths; pytest.ini holds the options of every pytest run).
 unit: venv
@@ -181,12 +181,25 @@ smoke: lab-setup
 # directory, so resetting the default scenario resets them all.
 # MOLECULE_EXCLUDE=reuse leaves out the roles reused with a static IPVS table (and its MASTER reboot).
 MOLECULE_EXCLUDE ?=
+MOLECULE_TEST = set -o pipefail; LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) NO_COLOR=1 ANSIBLE_NOCOLOR=1 \
+	  $(LAB) exec -- molecule test --all $(addprefix --exclude ,$(MOLECULE_EXCLUDE)) 2>&1 \
+	  | while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$$line"; done || { $(LAB) down; exit 1; }
 molecule: lab-setup installed
 	$(LAB) down
 	$(LAB) exec -- molecule reset
-	set -o pipefail; LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) NO_COLOR=1 ANSIBLE_NOCOLOR=1 \
-	  $(LAB) exec -- molecule test --all $(addprefix --exclude ,$(MOLECULE_EXCLUDE)) 2>&1 \
-	  | while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$$line"; done || { $(LAB) down; exit 1; }
+	$(MOLECULE_TEST)
+
+# What make test runs: the lab tests and molecule over one lab boot (a boot under TCG is about a minute and a
+# half). The lab tests go first, on the hosts as they booted: they check that nothing of the site is there and
+# leave the hosts as they found them (every test undoes what it does; the reboots lose only runtime state), so
+# molecule's scenarios still start from fresh hosts; molecule's create finds the lab running, its destroy
+# stops it.
+lab-tests: lab-setup installed
+	$(LAB) down
+	$(LAB) exec -- molecule reset
+	LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) $(LAB) up
+	LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) $(PY) -m pytest tests/lab || { $(LAB) down; exit 1; }
+	$(MOLECULE_TEST)
 
 # The tarball `ansible-galaxy collection build` makes (what galaxy.yml's build_ignore leaves in), in .build/tarball.
 tarball: venv
