@@ -55,7 +55,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import yaml
@@ -309,30 +309,23 @@ def takeover(changes: list[tuple[float, bool]], t0: float) -> float | None:
     return None
 
 
-def parse_probe(text: str) -> list[list]:
-    """probe.py's request lines ([time, body, latency]); the summary and anything else are skipped."""
-    samples = []
+def json_lines(text: str) -> Iterator:
+    """The values of the lines of `text` that are JSON; the others (ssh's and the shell's words) are skipped."""
     for line in text.splitlines():
         try:
-            item = json.loads(line)
+            yield json.loads(line)
         except ValueError:
             continue
-        if isinstance(item, list) and len(item) >= 2:
-            samples.append(item)
-    return samples
+
+
+def parse_probe(text: str) -> list[list]:
+    """probe.py's request lines ([time, body, latency]); the summary and anything else are skipped."""
+    return [item for item in json_lines(text) if isinstance(item, list) and len(item) >= 2]
 
 
 def parse_downloads(text: str) -> list[dict]:
     """download.py's result lines (one JSON object per download)."""
-    results = []
-    for line in text.splitlines():
-        try:
-            item = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(item, dict) and "complete" in item:
-            results.append(item)
-    return results
+    return [item for item in json_lines(text) if isinstance(item, dict) and "complete" in item]
 
 
 def window_problem(samples: list[list], downloads: list[dict], t0: float) -> str | None:
