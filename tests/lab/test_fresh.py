@@ -55,9 +55,9 @@ def test_apt_fetches_the_sites_packages_from_the_lab_repository(on_host):
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr
-    fetched = {line.split()[3] for line in result.stdout.splitlines() if line.startswith("Get:")}
-    assert set(SITE_PACKAGES) <= fetched, result.stdout[-2000:]
-    assert all(f"file:{roots.REPO_MOUNT}" in line for line in result.stdout.splitlines() if line.startswith("Get:"))
+    gets = [line for line in result.stdout.splitlines() if line.startswith("Get:")]
+    assert set(SITE_PACKAGES) <= {line.split()[3] for line in gets}, result.stdout[-2000:]
+    assert all(f"file:{roots.REPO_MOUNT}" in line for line in gets), gets
     left = on_host(
         "dr1",
         f"dpkg-query -W -f='${{Status}}\\n' {' '.join(SITE_PACKAGES)} 2>/dev/null; ls /var/cache/apt/archives; true",
