@@ -178,12 +178,17 @@ smoke: lab-setup
 # the failover drill, verify again. Always from fresh hosts and a clean molecule state; the lab is stopped
 # at the end even when a step fails (molecule leaves it up when its failure cleanup fails). Every line gets
 # the time of day, so the log shows what each step cost. With shared_state the scenarios share one ephemeral
-# directory, so resetting the default scenario resets them all.
+# directory, so resetting the default scenario resets them all. The log is also kept in .build/molecule.log;
+# when a step fails, the last lines say which tasks failed and why (tools/failed_tasks.py), as CI keeps only
+# the end of what make test printed.
 # MOLECULE_EXCLUDE=reuse leaves out the roles reused with a static IPVS table (and its MASTER reboot).
 MOLECULE_EXCLUDE ?=
-MOLECULE_TEST = set -o pipefail; LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) NO_COLOR=1 ANSIBLE_NOCOLOR=1 \
+MOLECULE_LOG = .build/molecule.log
+MOLECULE_TEST = set -o pipefail; mkdir -p $(dir $(MOLECULE_LOG)); \
+	  LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) NO_COLOR=1 ANSIBLE_NOCOLOR=1 \
 	  $(LAB) exec -- molecule test --all $(addprefix --exclude ,$(MOLECULE_EXCLUDE)) 2>&1 \
-	  | while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$$line"; done || { $(LAB) down; exit 1; }
+	  | while IFS= read -r line; do printf '%(%T)T %s\n' -1 "$$line"; done | tee $(MOLECULE_LOG) \
+	  || { $(LAB) down; $(PY) tools/failed_tasks.py $(MOLECULE_LOG); exit 1; }
 molecule: lab-setup installed
 	$(LAB) down
 	$(LAB) exec -- molecule reset

@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Print the Ansible tasks that stopped a run, from its log, in a few lines.
+
+    python tools/failed_tasks.py LOG [--last N]
+
+CI keeps only the end of what `make test` printed, and a molecule failure ends in recaps that do not say which
+task failed or why. This reads the log `make lab-tests` writes (.build/molecule.log) and prints, for the last N
+failures that were not ignored (`...ignoring` after them), the task's name, the `fatal:`/`failed:` line and the
+first lines of its message, each cut to a readable width. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+TASK = re.compile(r"(?:TASK|RUNNING HANDLER) \[(?P<name>.*?)\]")
+# At the start of a line (after the time stamp make test puts in front), not quoted in some output.
+STAMP = re.compile(r"^(?:\d\d:\d\d:\d\d )?")
+FAILURE = re.compile(r"^(?:fatal|failed): \[[^\]]+\]")
+IGNORED = "...ignoring"
+# How many lines of a failure's message to keep, and how wide each line may be.
+MESSAGE_LINES = 8
+WIDTH = 900
+
+
+def failures(lines: list[str]) -> list[list[str]]:
+    """Each failure that was not ignored: its task, its failure line, the first lines of what follows."""
+    found: list[list[str]] = []
+    task = "(no task)"
+    current: list[str] | None = None
+    task_start = 0  # how many failures were found before the current task
+    for stamped in lines:
+        line = STAMP.sub("", stamped, count=1)
+        if IGNORED in line:
+            del found[task_start:]  # every failure of the task (each loop item) was ignored
+            current = None
+            continue
+        match = TASK.search(line)
+        if match:
+            task, task_start, current = match.group("name"), len(found), None
+            continue
+        if FAILURE.search(line):
+            current = [f"task: {task}", line.strip()]
+            found.append(current)
+            continue
+        if current is not None and not line.startswith(" "):
+            current = None  # the message (indented, in the YAML result format) ended
+        elif current is not None and len(current) < MESSAGE_LINES + 2:
+            current.append(line.rstrip())
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("log")
+    ap.add_argument("--last", type=int, default=2, help="how many failures to print (default 2: the last ones)")
+    args = ap.parse_args(argv)
+    try:
+        with open(args.log, encoding="utf-8", errors="replace") as log:
+            lines = log.read().splitlines()
+    except OSError as err:
+        print(f"failed tasks: cannot read {args.log}: {err.strerror}")
+        return 1
+    found = failures(lines)
+    if not found:
+        print(f"failed tasks: none in {args.log}")
+        return 0
+    print(f"failed tasks: the last {min(args.last, len(found))} of {len(found)} in {args.log}")
+    for failure in found[-args.last :]:
+        for line in failure:
+            print(line if len(line) <= WIDTH else line[: WIDTH - 3] + "...")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
