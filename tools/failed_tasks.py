@@ -6,7 +6,8 @@
 CI keeps only the end of what `make test` printed, and a molecule failure ends in recaps that do not say which
 task failed or why. This reads the log `make lab-tests` writes (.build/molecule.log) and prints, for the last N
 failures that were not ignored (`...ignoring` after them), the task's name, the `fatal:`/`failed:` line and the
-first lines of its message, each cut to a readable width. Stdlib only.
+first lines of its message, each cut to a readable width; when no task failed (molecule itself or a
+verifier did), the last lines of the log. Stdlib only.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ IGNORED = "...ignoring"
 # How many lines of a failure's message to keep, and how wide each line may be.
 MESSAGE_LINES = 8
 WIDTH = 900
+# How many of the log's last lines to print when no task failed.
+TAIL_LINES = 8
 
 
 def failures(lines: list[str]) -> list[list[str]]:
@@ -65,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     found = failures(lines)
     if not found:
-        print(f"failed tasks: none in {args.log}")
+        # not a task that failed (molecule itself, a verifier): the end of the log says what did
+        print(f"failed tasks: none in {args.log}; it ends with:")
+        for line in lines[-TAIL_LINES:]:
+            print(line if len(line) <= WIDTH else line[: WIDTH - 3] + "...")
         return 0
     print(f"failed tasks: the last {min(args.last, len(found))} of {len(found)} in {args.log}")
     for failure in found[-args.last :]:

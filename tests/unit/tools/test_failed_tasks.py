@@ -53,9 +53,11 @@ def test_ignored_failures_and_quoted_ones_are_left_out(tmp_path, capsys):
     assert [line for line in out if line.startswith("task: ")] == ["task: No request failed"]
 
 
-def test_a_log_without_failures_says_so(tmp_path, capsys):
-    out = report(tmp_path, capsys, "10:00:01 TASK [Fine] ***\n10:00:02 ok: [dr1]\n")
-    assert out == [f"failed tasks: none in {tmp_path / 'molecule.log'}"]
+def test_a_log_without_failed_tasks_says_so_and_shows_its_end(tmp_path, capsys):
+    text = "10:00:01 TASK [Fine] ***\n10:00:02 ok: [dr1]\n" + "".join(f"10:00:03 traceback {i}\n" for i in range(12))
+    out = report(tmp_path, capsys, text)
+    assert out[0] == f"failed tasks: none in {tmp_path / 'molecule.log'}; it ends with:"
+    assert out[1:] == [f"10:00:03 traceback {i}" for i in range(12 - failed_tasks.TAIL_LINES, 12)]
 
 
 def test_long_lines_are_cut_and_messages_kept_short(tmp_path, capsys):
