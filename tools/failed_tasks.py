@@ -16,7 +16,7 @@ import argparse
 import re
 import sys
 
-TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<name>.*?)\]")
+TASK = re.compile(r"(?:TASK|RUNNING HANDLER) \[(?P<name>.*?)\]")
 # At the start of a line (after the time stamp make test puts in front), not quoted in some output.
 STAMP = re.compile(r"^(?:\d\d:\d\d:\d\d )?")
 FAILURE = re.compile(r"^(?:fatal|failed): \[[^\]]+\]")
@@ -36,7 +36,7 @@ def failures(lines: list[str]) -> list[list[str]]:
     task_start = 0  # how many failures were found before the current task
     for stamped in lines:
         line = STAMP.sub("", stamped, count=1)
-        if line.strip() == IGNORED:  # a line of its own (a failure's message may quote an inner run's)
+        if IGNORED in line:
             del found[task_start:]  # every failure of the task (each loop item) was ignored
             current = None
             continue
