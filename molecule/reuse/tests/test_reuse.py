@@ -82,19 +82,3 @@ def test_client_is_served_in_the_weights_proportion(lab, reuse):
     bodies = [line for line in out.splitlines() if line.strip()]
     print(f"\n{rounds} requests to {url}: {bodies}")
     assert Counter(bodies) == {reuse.page(h): 2 * w for h, w in reuse.weights.items()}, bodies
-
-
-def test_keepalived_restarts_on_the_table_the_role_set(lab, reuse):
-    """keepalived requires the restore unit, so a restart of keepalived in the boot the role set the table in
-    (the BACKUP has not rebooted since) starts the unit too: it must restore nothing (the role's marker on /run)
-    and leave the table as it is, or ipvsadm -R refuses the entries there and keepalived does not start. On the
-    BACKUP, which holds no VIP."""
-    backup = next(d for d in reuse.directors if d != reuse.master)
-    host = lab(backup)
-    before = host.check_output("ipvsadm -Sn")
-    host.run_expect([0], "systemctl restart keepalived")
-    assert host.service("keepalived").is_running
-    assert host.check_output("systemctl show -P ActiveState lvs-ha-ipvs.service") == "active"
-    assert "nothing to restore" in host.check_output("journalctl -b -u lvs-ha-ipvs.service --no-pager -o cat")
-    assert host.check_output("ipvsadm -Sn") == before
-    assert vip_holders(reuse.directors, "ens33", reuse.vip) == [reuse.master]
