@@ -16,7 +16,7 @@ import argparse
 import re
 import sys
 
-TASK = re.compile(r"(?:TASK|RUNNING HANDLER) \[(?P<name>.*?)\]")
+TASK = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(?P<name>.*?)\]")
 # At the start of a line (after the time stamp make test puts in front), not quoted in some output.
 STAMP = re.compile(r"^(?:\d\d:\d\d:\d\d )?")
 FAILURE = re.compile(r"^(?:fatal|failed): \[[^\]]+\]")
@@ -28,6 +28,10 @@ WIDTH = 900
 TAIL_LINES = 8
 
 
+def cut(line: str) -> str:
+    return line if len(line) <= WIDTH else line[: WIDTH - 3] + "..."
+
+
 def failures(lines: list[str]) -> list[list[str]]:
     """Each failure that was not ignored: its task, its failure line, the first lines of what follows."""
     found: list[list[str]] = []
@@ -36,7 +40,7 @@ def failures(lines: list[str]) -> list[list[str]]:
     task_start = 0  # how many failures were found before the current task
     for stamped in lines:
         line = STAMP.sub("", stamped, count=1)
-        if IGNORED in line:
+        if line.strip() == IGNORED:  # a line of its own (a failure's message may quote an inner run's)
             del found[task_start:]  # every failure of the task (each loop item) was ignored
             current = None
             continue
@@ -71,12 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         # not a task that failed (molecule itself, a verifier): the end of the log says what did
         print(f"failed tasks: none in {args.log}; it ends with:")
         for line in lines[-TAIL_LINES:]:
-            print(line if len(line) <= WIDTH else line[: WIDTH - 3] + "...")
+            print(cut(line))
         return 0
     print(f"failed tasks: the last {min(args.last, len(found))} of {len(found)} in {args.log}")
     for failure in found[-args.last :]:
         for line in failure:
-            print(line if len(line) <= WIDTH else line[: WIDTH - 3] + "...")
+            print(cut(line))
     return 0
 
 

@@ -20,7 +20,7 @@ LOG = """\
 10:00:06     "msg": "fatal: [web1]: FAILED! => quoted in a message, not a failure"
 10:00:06 }
 10:00:07 TASK [No request failed] *****
-10:00:08 fatal: [localhost]: FAILED! =>
+10:00:08 fatal: [localhost]: FAILED! => {"stdout": "TASK [inner] ...ignoring"}
 10:00:08     assertion: lvs_probe_summary.failed == 0
 10:00:08     evaluated_to: false
 10:00:08     msg: probes {"failed": 3}
@@ -41,7 +41,7 @@ def test_reports_the_failure_that_stopped_the_run_with_its_message(tmp_path, cap
     assert out[0].startswith("failed tasks: the last 1 of 1 in ")
     assert out[1:] == [
         "task: No request failed",
-        "fatal: [localhost]: FAILED! =>",
+        'fatal: [localhost]: FAILED! => {"stdout": "TASK [inner] ...ignoring"}',
         "    assertion: lvs_probe_summary.failed == 0",
         "    evaluated_to: false",
         '    msg: probes {"failed": 3}',
