@@ -6,6 +6,7 @@ client served in the weights' proportion."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -82,3 +83,29 @@ def test_client_is_served_in_the_weights_proportion(lab, reuse):
     bodies = [line for line in out.splitlines() if line.strip()]
     print(f"\n{rounds} requests to {url}: {bodies}")
     assert Counter(bodies) == {reuse.page(h): 2 * w for h, w in reuse.weights.items()}, bodies
+
+
+def test_keepalived_starts_again_on_the_table_the_role_set(lab, reuse):
+    """keepalived requires the restore unit, so a start of keepalived in a boot the role set the table in (a
+    restart, an upgrade; the BACKUP has not rebooted since the role ran) starts the unit too, with the whole table
+    in the kernel: the unit must leave it as it is, not fail on it (ipvsadm -R refuses existing entries) and keep
+    keepalived down. Both stopped first, so keepalived's start is what pulls the unit in. On the BACKUP, which
+    holds no VIP."""
+    backup = next(d for d in reuse.directors if d != reuse.master)
+    host = lab(backup)
+    before = host.check_output("ipvsadm -Sn")
+    since = host.check_output("date +%s")
+    host.run_expect([0], "systemctl stop keepalived lvs-ha-ipvs.service")
+    host.run_expect([0], "systemctl start keepalived")
+    assert host.service("keepalived").is_running
+    assert host.check_output("systemctl show -P ActiveState lvs-ha-ipvs.service") == "active"
+    log = host.check_output(f"journalctl -u lvs-ha-ipvs.service --since @{since} --no-pager -o cat")
+    assert "were in the kernel already: left as they are" in log, log
+    assert host.check_output("ipvsadm -Sn") == before
+    holders = []
+    for _ in range(10):
+        holders = vip_holders(reuse.directors, "ens33", reuse.vip)
+        if holders == [reuse.master]:
+            break
+        time.sleep(0.5)
+    assert holders == [reuse.master]
