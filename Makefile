@@ -83,8 +83,12 @@ lab: lab-up
 
 # ---- tests -----------------------------------------------------------------------------------
 # lab-setup before unit: it installs keepalived on this machine, which the unit tests of keepalived.conf run
-# (`keepalived -t`; they fail in CI without it, and skip elsewhere).
-test: lint lab-setup unit sanity integration lab-tests
+# (`keepalived -t`; they fail in CI without it, and skip elsewhere). One phase after the other, stopping at the
+# first that fails, then the time of each and of each molecule step (tools/phases.py): CI keeps only the end of
+# the output, and has a time budget.
+TEST_PHASES := lint lab-setup unit sanity integration lab-tests
+test: venv
+	MAKE="$(MAKE)" $(PY) tools/phases.py $(TEST_PHASES) --molecule-log $(MOLECULE_LOG)
 
 # tests/unit (pytest.ini's testpaths; pytest.ini holds the options of every pytest run).
 unit: venv
