@@ -55,13 +55,16 @@ def ssh(host, command, timeout=60):
     return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=timeout).stdout
 
 
-def vip_holders(hosts, interface, vip):
-    """The hosts among `hosts` that have `vip` on `interface` (unreachable hosts skipped)."""
+def vip_holders(hosts, interface, vip, down=None):
+    """The hosts among `hosts` that have `vip` on `interface`. An unreachable host is skipped (and added to the
+    list `down` when one is given: each costs the SSH timeout, not worth paying twice)."""
     holders = []
     for name in hosts:
         try:
             out = ssh(name, f"ip -json addr show dev {interface}", timeout=15)
         except (subprocess.SubprocessError, OSError):
+            if down is not None:
+                down.append(name)
             continue
         if any(a.get("local") == vip for link in json.loads(out) for a in link.get("addr_info", [])):
             holders.append(name)
@@ -72,15 +75,6 @@ def addresses_on(host, interface, vip):
     """The address entries (ip -json) of `vip` on `interface` of a testinfra host."""
     out = host.check_output(f"ip -json addr show dev {interface}")
     return [a for link in json.loads(out) for a in link["addr_info"] if a.get("local") == vip]
-
-
-def reachable(host, timeout=10):
-    """True when the host answers over SSH within the timeout (a director that died hard does not)."""
-    try:
-        ssh(host, "true", timeout=timeout)
-    except (subprocess.SubprocessError, OSError):
-        return False
-    return True
 
 
 # Broadcast an ARP request for an address from an interface and print the MACs that answer, one per line.

@@ -52,6 +52,18 @@ def site():
 
 
 @pytest.fixture(scope="session")
-def holders(site):
-    """The directors holding the VIP, asked once per run: a director that died hard costs an SSH timeout."""
-    return vip_holders(site.group("directors"), site.interface, site.vip)
+def directors_asked(site):
+    """The directors holding the VIP and those that did not answer, asked once per run: a director that died
+    hard costs an SSH timeout."""
+    down = []
+    return vip_holders(site.group("directors"), site.interface, site.vip, down), down
+
+
+@pytest.fixture(scope="session")
+def holders(directors_asked):
+    return directors_asked[0]
+
+
+@pytest.fixture(scope="session")
+def directors_down(directors_asked):
+    return directors_asked[1]
