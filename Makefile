@@ -176,7 +176,7 @@ TEST_RELEASE ?= mixed
 # machine's tree (the lab of earlier versions; not part of make test).
 LAB_ROOTS ?= debian
 smoke: lab-setup
-	LAB_ROOTS=$(LAB_ROOTS) LAB_RELEASE=$(TEST_RELEASE) $(PY) -m pytest tests/lab
+	LAB_ROOTS=$(LAB_ROOTS) LAB_RELEASE=$(TEST_RELEASE) $(PY) -m pytest --durations=5 tests/lab
 
 # Every scenario in molecule/ over one lab boot (shared_state): check mode, converge, idempotence, verify,
 # the failover drill, verify again. Always from fresh hosts and a clean molecule state; the lab is stopped
@@ -207,7 +207,7 @@ lab-tests: lab-setup installed
 	$(LAB) down
 	$(LAB) exec -- molecule reset
 	LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) $(LAB) up
-	LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) $(PY) -m pytest tests/lab || { $(LAB) down; exit 1; }
+	LAB_ROOTS=debian LAB_RELEASE=$(TEST_RELEASE) $(PY) -m pytest --durations=5 tests/lab || { $(LAB) down; exit 1; }
 	$(MOLECULE_TEST)
 
 # The tarball `ansible-galaxy collection build` makes (what galaxy.yml's build_ignore leaves in), in .build/tarball.
