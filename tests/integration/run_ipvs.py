@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Run the IPVS integration targets on a real kernel: one lab guest boot, both backends.
+"""Run the IPVS integration targets on a real kernel: one lab guest boot, both backends at once.
 
     .venv/bin/python tests/integration/run_ipvs.py [--backend netlink|ipvsadm] [--target ipvs_info ...]
-                                                   [--no-fork-server]
+                                                   [--no-fork-server] [--serial]
 
 The host kernel has no IPVS, so the modules must run in the lab kernel (`python -m lab run`: QEMU through
 virtme-ng, the host's root tree shared read-only). Under TCG a Python process in the guest costs seconds, and
@@ -10,34 +10,48 @@ an Ansible controller there costs a minute per task when the machine is busy, so
 host and only the module processes go to the guest:
 
 * one guest boots, loads ip_vs and runs a small agent (stdlib Python) that executes jobs dropped into a
-  shared directory (argv + stdin in, rc + stdout + stderr out);
+  shared directory (argv + stdin in, rc + stdout + stderr out), each job in a thread of its own;
 * ansible-playbook runs on the host, `-i localhost, -c local` with pipelining, over a wrapper playbook that
   includes the targets; its ansible_python_interpreter is a shim that hands the module (AnsiballZ on stdin)
   to the agent, so every module, `ansible.builtin.command: ipvsadm ...` included, runs as root in the guest
   against its kernel;
-* once per backend: netlink with the project venv's Python (which has pyroute2), ipvsadm with
-  /usr/bin/python3;
+* once per backend, both runs at the same time: netlink with the project venv's Python (which has pyroute2),
+  ipvsadm with /usr/bin/python3. Nearly all of a run is its modules' time in the guest, one module at a time,
+  which leaves the guest's second vCPU idle; two runs use both. On a 2-core host QEMU's two vCPU threads then
+  share the cores with both controllers and each module run gets slower, so the two together take longer than
+  the slower one alone (docs/ipvs-modules.md has figures);
+* each backend's jobs run in a network namespace of its own in the guest (lvsha-netlink, lvsha-ipvsadm: lo up
+  and nothing else, as the targets need no address), entered with `ip netns exec` (the guest's Python 3.11 has
+  no os.setns). The IPVS table and the net.ipv4.vs sysctls are per network namespace, so a run sees only its
+  own services, in its modules and in its targets' `ipvsadm` commands alike (the same shim sends them). The
+  filesystem stays shared: a target that writes files names them per backend. `--serial` runs one backend
+  after the other, the same way otherwise (the comparison for the overlap);
+* a run's lines are printed as they come, each prefixed with its backend; when both ran at once, a failed run's
+  output is printed again whole at the end, so its failure reads in one piece;
 * in the guest each module job (`<interpreter> -`, the payload on stdin) goes to a fork server: per backend, a
-  long-lived process of that interpreter that has pre-imported what every module run imports (stdlib modules and
-  ansible-core's module_utils; for the venv's Python also pyroute2 with its IPVS parts) and forks one child
-  per job, which runs the payload as `python -` would (its own process, against the real kernel). The
-  collection's code is imported only in the children; a payload whose ansible/ files differ from the
-  pre-imported ones runs as a fresh process. `--no-fork-server` runs every job as a fresh process (the
+  long-lived process of that interpreter in the backend's namespace that has pre-imported what every module run
+  imports (stdlib modules and ansible-core's module_utils; for the venv's Python also pyroute2 with its IPVS
+  parts) and forks one child per job, which runs the payload as `python -` would (its own process, against the
+  real kernel). The collection's code is imported only in the children; a payload whose ansible/ files differ
+  from the pre-imported ones runs as a fresh process. `--no-fork-server` runs every job as a fresh process (the
   baseline); the summary says how each backend's modules ran.
 
-Exits non-zero when the guest does not come up, ip_vs does not load or any playbook fails; prints a summary.
+Exits non-zero when the guest does not come up, ip_vs does not load, a namespace cannot be made or any playbook
+fails; prints a summary.
 Stdlib only.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import shlex
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -150,11 +164,13 @@ def preload_spec(backend: str, tmpdir: Path) -> dict:
     return {"path": [str(only)], "names": STDLIB_PRELOAD + ANSIBLE_PRELOAD}
 
 
-# Runs in the guest as root. Jobs are <id>.job files (JSON); results are written to <id>.out atomically. A job
-# `<interpreter> - ...` goes to that interpreter's fork server when there is one; anything else (and everything
-# with --no-fork-server) is a subprocess. Per interpreter it counts runs and seconds, written to `stats` at the end.
+# Runs in the guest as root. Jobs are <id>.job files (JSON: backend, argv, stdin); results are written to <id>.out
+# atomically. First a network namespace per backend, then each job in a thread of its own (the backends' runs come at
+# the same time), inside its backend's namespace: `<interpreter> - ...` goes to that backend's fork server when there
+# is one, anything else (and everything with --no-fork-server) is a subprocess under `ip netns exec`. Per backend it
+# counts runs and seconds, written to `stats` at the end.
 AGENT = r"""
-import base64, json, os, socket, subprocess, sys, tempfile, time
+import base64, json, os, socket, subprocess, sys, tempfile, threading, time, traceback
 chan = sys.argv[1]
 with open(sys.argv[2]) as f:
     config = json.load(f)
@@ -166,15 +182,25 @@ probe = subprocess.run(['modprobe', 'ip_vs'], capture_output=True, text=True)
 if probe.returncode != 0 or not os.path.exists('/proc/net/ip_vs'):
     mark('failed', 'modprobe ip_vs failed: ' + probe.stderr)
     sys.exit(3)
+# lo is all a namespace needs: IPVS takes services and real servers on addresses that are nowhere local
+for spec in config['backends'].values():
+    for argv in (['ip', 'netns', 'add', spec['netns']], ['ip', '-n', spec['netns'], 'link', 'set', 'lo', 'up']):
+        made = subprocess.run(argv, capture_output=True, text=True)
+        if made.returncode != 0:
+            mark('failed', f"{' '.join(argv)} failed: {made.stderr}")
+            sys.exit(3)
 env = dict(os.environ, HOME='/tmp', LANG='C.UTF-8', LC_ALL='C.UTF-8')
 
 class ForkServer:
-    def __init__(self, python, preload, n):
+    def __init__(self, python, preload, backend, inside):
         self.python, self.hello, self.error = python, None, None
+        self.lock = threading.Lock()  # one job at a time: the socket carries a request, then its answer
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.log = os.path.join(chan, f'fork-server-{n}.log')
+        self.log = os.path.join(chan, f'fork-server-{backend}.log')
         with open(self.log, 'wb') as log:  # a file, as a job's stdout is no tty either
-            self.proc = subprocess.Popen([python, '-', str(theirs.fileno()), json.dumps(preload)],
+            # `ip netns exec` execs the interpreter, so the server is this process, in the namespace, and its
+            # children (the module runs) are born there
+            self.proc = subprocess.Popen([*inside, python, '-', str(theirs.fileno()), json.dumps(preload)],
                                          stdin=subprocess.PIPE, stdout=log, stderr=log, env=env, cwd='/tmp',
                                          pass_fds=[theirs.fileno()])
         theirs.close()
@@ -215,9 +241,47 @@ class ForkServer:
             out.append(f.read())
         return reply['rc'], *out
 
-servers = {python: ForkServer(python, preload, n) for n, (python, preload) in enumerate(config['servers'].items())}
-stats = {}
+inside = {backend: ['ip', 'netns', 'exec', spec['netns']] for backend, spec in config['backends'].items()}
+servers = {backend: ForkServer(spec['python'], spec['preload'], backend, inside[backend])
+           for backend, spec in config['backends'].items() if spec['preload'] is not None}
+stats, stats_lock = {}, threading.Lock()
+
+def run_job(job):
+    backend, argv, data = job['backend'], job['argv'], base64.b64decode(job['stdin'])
+    t0 = time.monotonic()
+    server = servers.get(backend)
+    result, how, declined = None, 'subprocess', None
+    if server and argv[:2] == [server.python, '-'] and not job.get('env'):
+        with server.lock:
+            if server.usable():
+                result = server.run(argv[2:], data)
+        if isinstance(result, str):
+            result, declined = None, result
+        elif result is not None:
+            how = 'forked'
+    if result is None:
+        p = subprocess.run([*inside[backend], *argv], input=data, capture_output=True,
+                           env=dict(env, **job.get('env', {})), cwd='/tmp')
+        result = p.returncode, p.stdout, p.stderr
+    with stats_lock:
+        own = stats.setdefault(backend, {})
+        if declined:
+            own.setdefault('declined', []).append(declined)
+        entry = own.setdefault(how, [0, 0.0])
+        entry[0] += 1
+        entry[1] += time.monotonic() - t0
+    return result
+
+def answer(name, job):
+    try:
+        rc, out, err = run_job(job)
+    except Exception:  # an answer all the same, or the shim would wait out its timeout
+        rc, out, err = 70, b'', f'guest agent: {traceback.format_exc()}'.encode()
+    mark(name[:-4] + '.out', json.dumps({'rc': rc, 'stdout': base64.b64encode(out).decode(),
+                                         'stderr': base64.b64encode(err).decode()}))
+
 mark('ready', os.uname().release)
+threads = []
 while not os.path.exists(os.path.join(chan, 'stop')):
     jobs = sorted(n for n in os.listdir(chan) if n.endswith('.job'))
     if not jobs:
@@ -228,27 +292,12 @@ while not os.path.exists(os.path.join(chan, 'stop')):
         with open(path) as f:
             job = json.load(f)
         os.unlink(path)
-        argv, data = job['argv'], base64.b64decode(job['stdin'])
-        t0 = time.monotonic()
-        server = servers.get(argv[0])
-        result, how = None, 'subprocess'
-        if server and argv[1:2] == ['-'] and not job.get('env') and server.usable():
-            result = server.run(argv[2:], data)
-            if isinstance(result, str):
-                stats.setdefault(argv[0], {}).setdefault('declined', []).append(result)
-                result = None
-            else:
-                how = 'forked'
-        if result is None:
-            p = subprocess.run(argv, input=data, capture_output=True, env=dict(env, **job.get('env', {})), cwd='/tmp')
-            result = p.returncode, p.stdout, p.stderr
-        entry = stats.setdefault(argv[0], {}).setdefault(how, [0, 0.0])
-        entry[0] += 1
-        entry[1] += time.monotonic() - t0
-        rc, out, err = result
-        mark(name[:-4] + '.out', json.dumps({'rc': rc, 'stdout': base64.b64encode(out).decode(),
-                                             'stderr': base64.b64encode(err).decode()}))
-for python, server in servers.items():
+        threads.append(threading.Thread(target=answer, args=(name, job)))
+        threads[-1].start()
+    threads = [t for t in threads if t.is_alive()]
+for thread in threads:
+    thread.join()
+for backend, server in servers.items():
     server.sock.close()  # the server's end-of-input
     try:
         server.proc.wait(timeout=30)
@@ -256,12 +305,12 @@ for python, server in servers.items():
         server.proc.kill()
     with open(server.log, errors='replace') as f:
         log = f.read()[-2000:]
-    stats.setdefault(python, {})['server'] = dict(server.hello or {}, error=server.error, exit=server.proc.returncode,
-                                                  log=log)
+    stats.setdefault(backend, {})['server'] = dict(server.hello or {}, error=server.error, exit=server.proc.returncode,
+                                                   log=log)
 mark('stats', json.dumps(stats))
 """
 
-# The fork server: one per interpreter, its source fed to `<interpreter> -` so that it starts exactly as a module
+# The fork server: one per backend, its source fed to `<interpreter> -` so that it starts exactly as a module
 # process does (same interpreter, flags, environment, sys.path, `__main__`). It pre-imports the names it is given
 # (with the folders it is given in front of sys.path meanwhile), then per job (the arguments after `-` as JSON, the
 # script's stdin, stdout and stderr as fds) forks a child that runs the script as `python -` would, and answers with
@@ -382,10 +431,11 @@ if not error:
     serve()
 """
 
-# The ansible_python_interpreter on the host: sends argv + stdin to the agent and relays the answer.
+# The ansible_python_interpreter on the host, one per backend: sends argv + stdin to the agent, named with the
+# backend (so that the job runs in that backend's namespace), and relays the answer.
 SHIM = r"""#!/usr/bin/python3
 import base64, json, os, sys, time, uuid
-chan, python, timeout = {chan!r}, {python!r}, {timeout!r}
+chan, backend, python, timeout = {chan!r}, {backend!r}, {python!r}, {timeout!r}
 args = sys.argv[1:]
 data = sys.stdin.buffer.read()
 if args and os.path.isfile(args[0]):
@@ -397,7 +447,7 @@ elif not args:
     args = ['-']  # pipelined: the module is on stdin; said explicitly (sys.argv ['-'] rather than [''])
 job = uuid.uuid4().hex
 with open(os.path.join(chan, job + '.tmp'), 'w') as f:
-    json.dump({{'argv': [python, *args], 'stdin': base64.b64encode(data).decode()}}, f)
+    json.dump({{'backend': backend, 'argv': [python, *args], 'stdin': base64.b64encode(data).decode()}}, f)
 os.rename(os.path.join(chan, job + '.tmp'), os.path.join(chan, job + '.job'))
 out = os.path.join(chan, job + '.out')
 deadline = time.monotonic() + timeout
@@ -454,6 +504,21 @@ def wait_for_guest(chan: Path, guest: subprocess.Popen) -> str | None:
     return f"the guest agent was not ready after {BOOT_TIMEOUT}s"
 
 
+def run_playbook(backend: str, argv: list[str], env: dict, show: threading.Lock) -> tuple[int, float, str]:
+    """One backend's ansible-playbook: rc, seconds and output. Its lines are printed as they come (a slow run shows
+    where it is), each prefixed with the backend, as the other backend's lines come between them."""
+    t0 = time.monotonic()
+    lines = []
+    with subprocess.Popen(
+        argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as run:
+        for line in run.stdout:
+            with show:
+                print(f"{backend} | {line.rstrip()}", flush=True)
+            lines.append(line)
+    return run.returncode, time.monotonic() - t0, "".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backend", action="append", choices=list(INTERPRETERS), help="default: both")
@@ -463,9 +528,13 @@ def main() -> int:
         action="store_true",
         help="run every module as a fresh guest process (slower; the baseline for the fork server)",
     )
+    ap.add_argument(
+        "--serial", action="store_true", help="run the backends one after the other (the baseline for the overlap)"
+    )
     args = ap.parse_args()
     backends = args.backend or list(INTERPRETERS)
     targets = args.target or TARGETS
+    at_once = len(backends) > 1 and not args.serial
     started = time.monotonic()
 
     with tempfile.TemporaryDirectory(prefix="lvs-ha-ipvs-") as tmp:
@@ -473,8 +542,15 @@ def main() -> int:
         chan = tmpdir / "chan"
         chan.mkdir()
         (tmpdir / "agent.py").write_text(AGENT)
-        servers = {} if args.no_fork_server else {INTERPRETERS[b]: preload_spec(b, tmpdir) for b in backends}
-        (tmpdir / "agent.json").write_text(json.dumps({"servers": servers, "server": FORK_SERVER}))
+        config = {
+            b: {
+                "python": INTERPRETERS[b],
+                "netns": f"lvsha-{b}",
+                "preload": None if args.no_fork_server else preload_spec(b, tmpdir),
+            }
+            for b in backends
+        }
+        (tmpdir / "agent.json").write_text(json.dumps({"backends": config, "server": FORK_SERVER}))
         playbook = tmpdir / "ipvs.yml"
         playbook.write_text(
             PLAYBOOK.format(
@@ -484,6 +560,32 @@ def main() -> int:
                 )
             )
         )
+        env = dict(
+            os.environ,
+            ANSIBLE_COLLECTIONS_PATH=str(REPO / "collections"),
+            ANSIBLE_PIPELINING="1",
+            ANSIBLE_NOCOLOR="1",
+            PATH=f"{VENV / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        )
+        runs = {}  # backend -> ansible-playbook argv
+        for backend in backends:
+            shim = tmpdir / f"python-{backend}"
+            shim.write_text(
+                SHIM.format(chan=str(chan), backend=backend, python=INTERPRETERS[backend], timeout=JOB_TIMEOUT)
+            )
+            shim.chmod(0o755)
+            runs[backend] = [
+                "ansible-playbook",
+                "-i",
+                "localhost,",
+                "-c",
+                "local",
+                "-e",
+                f"ipvs_backend={backend}",
+                "-e",
+                f"ansible_python_interpreter={shim}",
+                str(playbook),
+            ]
         with open(tmpdir / "guest.log", "wb") as guest_log:
             guest = subprocess.Popen(
                 [
@@ -506,7 +608,7 @@ def main() -> int:
                 stdout=guest_log,
                 stderr=subprocess.STDOUT,
             )
-            results = []
+            results = {}  # backend -> (rc, seconds, output)
             try:
                 problem = wait_for_guest(chan, guest)
                 boot = time.monotonic() - started
@@ -514,49 +616,21 @@ def main() -> int:
                     print(f"guest: {problem}")
                 else:
                     print(
-                        f"guest up in {boot:.1f}s, kernel {(chan / 'ready').read_text()}, ip_vs loaded; modules run "
-                        f"{'as fresh processes' if args.no_fork_server else 'forked from a fork server per backend'}"
+                        f"guest up in {boot:.1f}s, kernel {(chan / 'ready').read_text()}, ip_vs loaded, namespaces "
+                        f"{', '.join(c['netns'] for c in config.values())}; modules run "
+                        f"{'as fresh processes' if args.no_fork_server else 'forked from a fork server per backend'}; "
+                        f"backends {'at once' if at_once else 'one after the other'}"
                     )
-                for backend in [] if problem else backends:
-                    shim = tmpdir / f"python-{backend}"
-                    shim.write_text(SHIM.format(chan=str(chan), python=INTERPRETERS[backend], timeout=JOB_TIMEOUT))
-                    shim.chmod(0o755)
-                    env = dict(
-                        os.environ,
-                        ANSIBLE_COLLECTIONS_PATH=str(REPO / "collections"),
-                        ANSIBLE_PIPELINING="1",
-                        ANSIBLE_NOCOLOR="1",
-                        PATH=f"{VENV / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-                    )
-                    argv = [
-                        "ansible-playbook",
-                        "-i",
-                        "localhost,",
-                        "-c",
-                        "local",
-                        "-e",
-                        f"ipvs_backend={backend}",
-                        "-e",
-                        f"ansible_python_interpreter={shim}",
-                        str(playbook),
-                    ]
-                    print(f"===== backend={backend}: {shlex.join(argv)}", flush=True)
-                    t0 = time.monotonic()
-                    # streamed, so a slow run shows where it is
-                    with subprocess.Popen(
-                        argv,
-                        cwd=REPO,
-                        env=env,
-                        stdin=subprocess.DEVNULL,
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.STDOUT,
-                        text=True,
-                    ) as run:
-                        lines = []
-                        for line in run.stdout:
-                            print(line, end="", flush=True)
-                            lines.append(line)
-                    results.append((backend, run.returncode, time.monotonic() - t0, recap("".join(lines))))
+                    for backend, argv in runs.items():
+                        print(f"===== backend={backend}: {shlex.join(argv)}", flush=True)
+                # a thread per run (one thread for them all with --serial), so that both outputs are read as they come
+                show = threading.Lock()
+                with concurrent.futures.ThreadPoolExecutor(max_workers=len(runs) if at_once else 1) as pool:
+                    futures = {
+                        b: pool.submit(run_playbook, b, argv, env, show)
+                        for b, argv in ({} if problem else runs).items()
+                    }
+                results = {b: f.result() for b, f in futures.items()}
             finally:
                 (chan / "stop").touch()
                 try:
@@ -569,16 +643,25 @@ def main() -> int:
             print((tmpdir / "guest.log").read_text(errors="replace")[-3000:])
         stats = json.loads((chan / "stats").read_text()) if (chan / "stats").exists() else {}
 
+    for backend, (rc, _, output) in results.items():
+        if rc != 0 and at_once:
+            print(f"===== backend={backend} failed (rc={rc}), its output in one piece:")
+            print(output, end="")
     print("===== summary =====")
-    print(f"targets: {', '.join(targets)}; guest boot + ip_vs: {boot:.1f}s")
-    for backend, rc, secs, line in results:
+    print(f"targets: {', '.join(targets)}; guest boot + ip_vs + namespaces: {boot:.1f}s")
+    for backend in backends:
+        if backend not in results:
+            failed = True
+            print(f"backend={backend:8} did not run")
+            continue
+        rc, secs, output = results[backend]
         failed |= rc != 0
-        print(f"backend={backend:8} rc={rc} {secs:6.1f}s  {line}")
-        print(f"                 {module_runs(stats.get(INTERPRETERS[backend], {}))}")
-    for backend in backends[len(results) :]:
-        failed = True
-        print(f"backend={backend:8} did not run")
-    print(f"guest exit={guest.returncode}, wall {time.monotonic() - started:.1f}s: {'FAILED' if failed else 'passed'}")
+        print(f"backend={backend:8} rc={rc} {secs:6.1f}s  {recap(output)}")
+        print(f"                 {module_runs(stats.get(backend, {}))}")
+    print(
+        f"guest exit={guest.returncode}, wall {time.monotonic() - started:.1f}s "
+        f"(backends {'at once' if at_once else 'one after the other'}): {'FAILED' if failed else 'passed'}"
+    )
     return 1 if failed else 0
 
 
