@@ -301,24 +301,23 @@ def bench_size(entries: int, args: argparse.Namespace, keepalived_missing: str |
         expected = rules(desired(entries, phase))
         # the per-entry loop
         commands = loop_commands(entries, phase)
-        if "ipvsadm_loop" not in args.methods:
-            pass
-        elif phase == "noop":
-            say(phase, "ipvsadm_loop", None)
-        else:
-            load(start_lines)
-            loop = run_loop(commands, args.loop_seconds)
-            made = len(commands) if phase != "from_empty" else len(kernel_rules())
-            seconds = loop["seconds"]
-            if made < len(commands):
-                seconds = seconds * len(commands) / max(made, 1)
-                notes.append(
-                    f"ipvsadm_loop {phase}: cut at {loop['seconds']:.0f}s after {made} of {len(commands)} commands; time extrapolated"
-                )
-                figures.setdefault("extrapolated", []).append(f"{phase}_s.ipvsadm_loop")
+        if "ipvsadm_loop" in args.methods:
+            if phase == "noop":
+                say(phase, "ipvsadm_loop", None)
             else:
-                check("ipvsadm_loop", phase, expected)
-            say(phase, "ipvsadm_loop", seconds)
+                load(start_lines)
+                loop = run_loop(commands, args.loop_seconds)
+                made = len(commands) if phase != "from_empty" else len(kernel_rules())
+                seconds = loop["seconds"]
+                if made < len(commands):
+                    seconds = seconds * len(commands) / max(made, 1)
+                    notes.append(
+                        f"ipvsadm_loop {phase}: cut at {loop['seconds']:.0f}s after {made} of {len(commands)} commands; time extrapolated"
+                    )
+                    figures.setdefault("extrapolated", []).append(f"{phase}_s.ipvsadm_loop")
+                else:
+                    check("ipvsadm_loop", phase, expected)
+                say(phase, "ipvsadm_loop", seconds)
         # one ipvsadm -R of the whole desired table (after -C)
 
         def restore(start_lines=start_lines, expected=expected):
@@ -362,14 +361,13 @@ def bench_size(entries: int, args: argparse.Namespace, keepalived_missing: str |
 
             say(phase, "ipvs_table_netlink_before", median_run(args.rounds, before))
     # keepalived loading the same table
-    if "keepalived" not in args.methods:
-        pass
-    elif keepalived_missing:
-        for phase in PHASES:
-            figures[f"{phase}_s"]["keepalived"] = None
-    else:
-        for phase, value in run_keepalived(entries).items():
-            say(phase, "keepalived", value)
+    if "keepalived" in args.methods:
+        if keepalived_missing:
+            for phase in PHASES:
+                figures[f"{phase}_s"]["keepalived"] = None
+        else:
+            for phase, value in run_keepalived(entries).items():
+                say(phase, "keepalived", value)
     # the backends' read of the full table, in-process
     if "reads" in args.methods:
         load(full)
