@@ -96,6 +96,7 @@ DOWNLOAD_MB = 4
 DOWNLOAD_S = 10  # each download is read at DOWNLOAD_MB / DOWNLOAD_S MiB/s
 WATCH_INTERVAL_S = 0.05
 PRE_S = 3  # the client and the downloads run this long before the event
+PROBER_START_S = 30  # the most the prober may take to write its first line (its start over SSH on a busy lab)
 KILL_AFTER_S = 3  # crash: keepalived SIGKILLed this long after the cable
 # After the event: how long the window stays open (the longest expected outage, v2-default's 3.65 s, and the
 # client seeing the site served again), before the stop file ends the prober and the download loop.
@@ -326,6 +327,14 @@ def parse_probe(text: str) -> list[list]:
 def parse_downloads(text: str) -> list[dict]:
     """download.py's result lines (one JSON object per download)."""
     return [item for item in json_lines(text) if isinstance(item, dict) and "complete" in item]
+
+
+class NotCounted(RuntimeError):
+    """A run whose figures cannot count (window_problem): it is run again, up to ATTEMPTS times in all."""
+
+
+# How many times a run is tried when its figures cannot count (a prober that started late on a busy machine).
+ATTEMPTS = 3
 
 
 def window_problem(samples: list[list], downloads: list[dict], t0: float) -> str | None:
@@ -760,6 +769,11 @@ class Bench:
         self.r.run(ssh(CLIENT, f"rm -f {STOP}"))
         prober = self.r.start(ssh(CLIENT, self.prober(window)), f"probe-{self.run_id}.jsonl")
         downloading = self.r.start(ssh(CLIENT, self.downloads(window)), f"downloads-{self.run_id}.jsonl")
+        # PRE_S from the client's first request, not from the prober's start: Python's start on the client took
+        # over 4 s at times (every failback of a run), and the probes then began after the event.
+        probes = OUT / f"probe-{self.run_id}.jsonl"
+        if not self.r.until("the client's first request", lambda: probes.stat().st_size > 0, PROBER_START_S, 0.2):
+            raise NotCounted(f"{profile} {event}: the prober wrote nothing in {PROBER_START_S} s")
         self.r.sleep(PRE_S)
         self.r.say(f"{profile} {event}: the event")
         t0 = self.event(profile, event)
@@ -773,7 +787,7 @@ class Bench:
             return None
         problem = window_problem(samples, downloads, t0)
         if problem:
-            raise RuntimeError(f"{profile} {event}: {problem} (see {OUT.relative_to(REPO)}/*-{self.run_id}.jsonl)")
+            raise NotCounted(f"{profile} {event}: {problem} (see {OUT.relative_to(REPO)}/*-{self.run_id}.jsonl)")
         return measure(samples, downloads, t0, changes)
 
     def event(self, profile: str, event: str) -> float:
@@ -869,6 +883,16 @@ def publish(results: dict, samples: dict, profiles: list[str]) -> None:
     print(text + goals_text(results, priority=backup_priority(), base_vrrp=site_vars()["lvs_vrrp"]), flush=True)
 
 
+def counted_run(bench: Bench, runner: Runner, profile: str, event: str) -> dict:
+    """One run whose figures count: a run that cannot count is run again (ATTEMPTS in all), then the bench stops."""
+    for attempt in range(1, ATTEMPTS):
+        try:
+            return bench.run(profile, event)
+        except NotCounted as exc:
+            runner.say(f"not counted, run again ({attempt}/{ATTEMPTS - 1}): {exc}")
+    return bench.run(profile, event)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.dry_run:
@@ -910,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
             for event in args.events:
                 timelines: list = []
                 for i in range(args.runs):
-                    figures = bench.run(profile, event)
+                    figures = counted_run(bench, runner, profile, event)
                     record(results, profile, event, figures)
                     timelines.append(figures.pop("timeline"))
                     samples.setdefault(profile, {})[event] = timelines  # what the results hold, no more
