@@ -577,6 +577,12 @@ class Runner:
         out = open(OUT / name, "w")  # noqa: SIM115 - closed by finish()
         return subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT), out
 
+    def begun(self, handle) -> bool:
+        """Whether a process from start() has written anything yet."""
+        if handle is None:
+            return True
+        return Path(handle[1].name).stat().st_size > 0
+
     def finish(self, handle, timeout: float) -> str:
         if handle is None:
             return ""
@@ -773,8 +779,7 @@ class Bench:
         # over 4 s at times (every failback of a run), and the probes then began after the event. A prober still
         # silent after PROBER_START_S is not waited for: the run goes on, its processes end as every run's do, and
         # window_problem finds its probes missing the event.
-        probes = OUT / f"probe-{self.run_id}.jsonl"
-        self.r.until("the client's first request", lambda: probes.stat().st_size > 0, PROBER_START_S, 0.2)
+        self.r.until("the client's first request", lambda: self.r.begun(prober), PROBER_START_S, 0.2)
         self.r.sleep(PRE_S)
         self.r.say(f"{profile} {event}: the event")
         t0 = self.event(profile, event)

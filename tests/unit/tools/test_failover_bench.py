@@ -545,6 +545,9 @@ class FakeLab(fb.Runner):
             return "\n".join(json.dumps(line) for line in lines) + '\n{"summary": {}}\n'
         return '{"complete": false, "error": "reset"}\n{"complete": true}\n'
 
+    def begun(self, handle):
+        return bool(handle)
+
     def finish(self, handle, timeout):
         return handle
 
