@@ -15,7 +15,9 @@ Profiles (PROFILES; docs/failover.md says which to choose for what):
 * v2-unicast: the same with unicast adverts;
 * v3-fast: VRRPv3, 0.1 s adverts, multicast (v3 has no authentication);
 * v3-fast-sync: the recommended profile of inventories/example-fast: v3-fast with unicast adverts and the IPVS
-  connection sync daemon.
+  connection sync daemon;
+* v3-fast-sync-delay: v3-fast-sync with preempt_delay 5 and both directors starting as BACKUP (extra var
+  lvs_vrrp_state), so that a returning dr1 waits for its health checkers before it takes the VIP back.
 
 Events (EVENTS), each measured by the client at once with molecule/shared/probe.py (a request every 50 ms, 3 s
 timeout: failed requests, longest gap = outage) and molecule/shared/download.py (4 MiB read over about 10 s,
@@ -128,6 +130,14 @@ PROFILES: dict[str, dict] = {
         "set": {"version": 3, "advert_int": 0.1, "unicast": True, "sync": {"enabled": True}},
         "drop": ("auth_pass",),
     },
+    "v3-fast-sync-delay": {
+        "about": "v3-fast-sync with a 5 s preempt_delay (both directors start as BACKUP): a returning dr1 "
+        "takes the VIP back only after its health checkers have had time to fill its table",
+        "set": {"version": 3, "advert_int": 0.1, "unicast": True, "sync": {"enabled": True}, "preempt_delay": 5},
+        "drop": ("auth_pass",),
+        # preempt_delay needs every director to start as BACKUP; dr1 still wins on priority.
+        "hosts": {"lvs_vrrp_state": "BACKUP"},
+    },
 }
 EVENTS = ("crash", "graceful", "failback", "reload", "weight_change")
 FIGURES = ("outage_s", "failed", "broken_downloads", "takeover_s")
@@ -191,7 +201,7 @@ def weighted_services(services: list[dict], variables: dict, weight: int = WEIGH
 
 def extra_vars(variables: dict, name: str, weight: int | None = None) -> dict:
     """The extra vars of a profile's site run; with `weight`, also the services with web1's weight changed."""
-    extra = {"lvs_vrrp": profile_vrrp(variables["lvs_vrrp"], name)}
+    extra = {"lvs_vrrp": profile_vrrp(variables["lvs_vrrp"], name), **PROFILES[name].get("hosts", {})}
     if weight is not None:
         extra["lvs_services"] = weighted_services(variables["lvs_services"], variables, weight)
     return extra

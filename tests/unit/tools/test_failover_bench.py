@@ -76,9 +76,24 @@ def test_the_recommended_profile_is_example_fasts(variables):
 def test_each_profile_passes_the_site_check(variables, profile, weight):
     """The extra vars over the lab's model, through the preflight's own check (lvs.ha.site_check)."""
     model = {k: variables[k] for k in ("lvs_subnet", "lvs_services", "lvs_vrrp", "lvs_health_path")}
-    model.update(fb.extra_vars(variables, profile, weight=weight))
+    extra = fb.extra_vars(variables, profile, weight=weight)
+    model.update(extra)
     model["lvs_services"] = fb.resolve(model["lvs_services"], variables)
-    assert site.site_check(model, LAB_HOSTVARS, ["dr1", "dr2"]) == []
+    # extra vars win over host_vars on every host
+    hostvars = {
+        host: {**hv, **{k: v for k, v in extra.items() if k.startswith("lvs_vrrp_")}}
+        for host, hv in LAB_HOSTVARS.items()
+    }
+    assert site.site_check(model, hostvars, ["dr1", "dr2"]) == []
+
+
+def test_the_delay_profile_starts_both_directors_as_backup(variables):
+    """Without the state it carries, its preempt_delay is refused (keepalived would ignore it on dr1)."""
+    extra = fb.extra_vars(variables, "v3-fast-sync-delay")
+    assert extra["lvs_vrrp_state"] == "BACKUP" and extra["lvs_vrrp"]["preempt_delay"] == 5
+    model = {k: variables[k] for k in ("lvs_subnet", "lvs_services", "lvs_health_path")}
+    model.update(lvs_vrrp=extra["lvs_vrrp"], lvs_services=fb.resolve(variables["lvs_services"], variables))
+    assert any("preempt_delay" in e for e in site.site_check(model, LAB_HOSTVARS, ["dr1", "dr2"]))
 
 
 def test_the_site_check_would_refuse_a_v3_profile_with_a_password(variables):
@@ -380,7 +395,7 @@ def test_docs_page_table_is_what_the_stored_results_give():
 
 def test_default_arguments():
     args = fb.parse_args([])
-    assert args.profiles == ["v2-default", "v2-unicast", "v3-fast", "v3-fast-sync"]
+    assert args.profiles == ["v2-default", "v2-unicast", "v3-fast", "v3-fast-sync", "v3-fast-sync-delay"]
     assert args.events == ["crash", "graceful", "failback", "reload", "weight_change"]
     assert args.runs == 5
     assert not args.dry_run and not args.replot
