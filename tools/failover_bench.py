@@ -460,13 +460,22 @@ def goals(results: dict, priority: int = 90, base_vrrp: dict | None = None) -> l
         for profile in PROFILES:
             values = figures(profile, event, "failed")
             out.append((f"{profile} {event}: 0 failed", None if not values else max(values) == 0))
-    bound = failover_bound_s(base_vrrp or {"advert_int": 1}, priority)
+    # The bound counts from the last advert; the outage counts from the cable pull, which falls anywhere between
+    # two adverts: from the pull, the BACKUP takes over between bound - advert_int and bound, half an advert
+    # before the bound on average.
+    vrrp = base_vrrp or {"advert_int": 1}
+    bound = failover_bound_s(vrrp, priority)
+    expected = bound - float(vrrp.get("advert_int", 1)) / 2
     outage = figures("v2-default", "crash", "outage_s")
     met = None
     if outage:
         median = summarise(outage)[0]
-        met = abs(median - bound) <= 0.1 * bound
-    out.append((f"v2-default crash: median outage within 10% of {bound:.2f} s", met))
+        met = abs(median - expected) <= 0.1 * expected
+    goal = (
+        f"v2-default crash: median outage within 10% of {expected:.2f} s ({bound:.2f} s from the last advert, "
+        "half an advert less from the pull)"
+    )
+    out.append((goal, met))
     return out
 
 
