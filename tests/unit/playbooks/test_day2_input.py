@@ -27,6 +27,16 @@ CASES = [
     ),
     ("lvs.ha.maintenance", [], "lvs_maintain: (not given) is not a host of the group directors"),
     ("lvs.ha.maintenance", ["-e", "lvs_maintain=web1"], "lvs_maintain: web1 is not a host of the group directors"),
+    (
+        "lvs.ha.maintenance",
+        ["-e", "lvs_maintain=dr1", "-e", "lvs_maintenance_hold=2"],
+        'lvs_maintenance_hold: "2" is not a number of seconds from 0 to 1',
+    ),
+    (
+        "lvs.ha.maintenance",
+        ["-e", "lvs_maintain=dr1", "-e", "lvs_maintenance_hold=0.2;reboot"],
+        'lvs_maintenance_hold: "0.2;reboot" is not a number of seconds from 0 to 1',
+    ),
 ]
 
 
