@@ -14,10 +14,10 @@ Profiles (PROFILES; docs/failover.md says which to choose for what):
 * v2-default: what ships (inventories/lab): VRRPv2, 1 s adverts, multicast, PASS authentication;
 * v2-unicast: the same with unicast adverts;
 * v3-fast: VRRPv3, 0.1 s adverts, multicast (v3 has no authentication);
-* v3-fast-sync: the recommended profile of inventories/example-fast: v3-fast with unicast adverts and the IPVS
-  connection sync daemon;
-* v3-fast-sync-delay: v3-fast-sync with preempt_delay 5 and both directors starting as BACKUP (extra var
-  lvs_vrrp_state), so that a returning dr1 waits for its health checkers before it takes the VIP back.
+* v3-fast-sync: v3-fast with unicast adverts and the IPVS connection sync daemon;
+* v3-fast-sync-delay: the recommended profile of inventories/example-fast: v3-fast-sync with preempt_delay 5 and
+  both directors starting as BACKUP (extra var lvs_vrrp_state), so that a returning dr1 waits for its health
+  checkers before it takes the VIP back.
 
 Events (EVENTS), each measured by the client at once with molecule/shared/probe.py (a request every 50 ms, 3 s
 timeout: failed requests, longest gap = outage) and molecule/shared/download.py (4 MiB read over about 10 s,
@@ -125,14 +125,14 @@ PROFILES: dict[str, dict] = {
         "drop": ("auth_pass",),
     },
     "v3-fast-sync": {
-        "about": "the recommended profile of inventories/example-fast: v3-fast with unicast adverts and "
-        "connection sync (lvs_sync_daemon)",
+        "about": "v3-fast with unicast adverts and connection sync (lvs_sync_daemon)",
         "set": {"version": 3, "advert_int": 0.1, "unicast": True, "sync": {"enabled": True}},
         "drop": ("auth_pass",),
     },
     "v3-fast-sync-delay": {
-        "about": "v3-fast-sync with a 5 s preempt_delay (both directors start as BACKUP): a returning dr1 "
-        "takes the VIP back only after its health checkers have had time to fill its table",
+        "about": "the recommended profile of inventories/example-fast: v3-fast-sync with a 5 s preempt_delay "
+        "(both directors start as BACKUP): a returning dr1 takes the VIP back only after its health checkers "
+        "have had time to fill its table",
         "set": {"version": 3, "advert_int": 0.1, "unicast": True, "sync": {"enabled": True}, "preempt_delay": 5},
         "drop": ("auth_pass",),
         # preempt_delay needs every director to start as BACKUP; dr1 still wins on priority.

@@ -84,22 +84,25 @@ def test_fast_profile_renders_unicast_sync_and_v3(tmp_path):
     ifname = need_keepalived()
     result = render_site("inventories/example-fast", tmp_path, ifname)
     assert result.returncode == 0, result.stdout + result.stderr
-    for host, own, peer, state in (
-        ("lb1.mgmt.example.com", "10.20.0.11", "10.20.0.12", "MASTER"),
-        ("lb2.mgmt.example.com", "10.20.0.12", "10.20.0.11", "BACKUP"),
+    for host, own, peer, priority in (
+        ("lb1.mgmt.example.com", "10.20.0.11", "10.20.0.12", 100),
+        ("lb2.mgmt.example.com", "10.20.0.12", "10.20.0.11", 90),
     ):
         conf = tmp_path / f"{host}.conf"
         text = lines(conf)
         for line in (
             "vrrp_version 3",
             "advert_int 0.1",
-            f"state {state}",
+            # both start as BACKUP, as preempt_delay needs; the priorities elect lb1
+            "state BACKUP",
+            f"priority {priority}",
+            "preempt_delay 5",
             f"unicast_src_ip {own}",
             peer,
             f"lvs_sync_daemon {ifname} VI_WEB id 61",
         ):
             assert line in text, (line, text)
-        assert not any(t.startswith(("auth_pass", "nopreempt", "preempt_delay", "track_", "notify")) for t in text)
+        assert not any(t.startswith(("auth_pass", "nopreempt", "track_", "notify")) for t in text)
         checked = keepalived_test(conf.read_text(), tmp_path)
         assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -120,19 +123,23 @@ def test_lab_profile_stays_the_seed(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "vrrp,message",
+    "vrrp,state,message",
     [
-        ({"preempt": False}, "director_vrrp_nopreempt: keepalived ignores it when the initial state is MASTER"),
-        ({"sync": {"enabled": True, "id": 300}}, "director_lvs_sync_id: 300 is out of range"),
+        (
+            {"preempt": False},
+            "MASTER",
+            "director_vrrp_nopreempt: keepalived ignores it when the initial state is MASTER",
+        ),
+        ({"sync": {"enabled": True, "id": 300}}, "BACKUP", "director_lvs_sync_id: 300 is out of range"),
     ],
     ids=["nopreempt on the MASTER", "sync id"],
 )
-def test_the_role_check_refuses_what_the_site_hands_it(vrrp, message, tmp_path):
+def test_the_role_check_refuses_what_the_site_hands_it(vrrp, state, message, tmp_path):
     """Past the preflight (not run here), the role's own check still stops a bad model on the host."""
     ifname = need_keepalived()
     model = yaml.safe_load((ROOT / "inventories/example-fast/group_vars/all/site.yml").read_text())["lvs_vrrp"]
-    result = render_site(
-        "inventories/example-fast", tmp_path, ifname, "--limit", "lb1*", "-e", json.dumps({"lvs_vrrp": model | vrrp})
-    )
+    model = {k: v for k, v in model.items() if k != "preempt_delay"} | vrrp
+    extra = {"lvs_vrrp": model, "lvs_vrrp_state": state}
+    result = render_site("inventories/example-fast", tmp_path, ifname, "--limit", "lb1*", "-e", json.dumps(extra))
     assert result.returncode != 0 and message in result.stdout, result.stdout[-3000:]
     assert not (tmp_path / "lb1.mgmt.example.com.conf").exists()

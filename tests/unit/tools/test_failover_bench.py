@@ -61,14 +61,18 @@ def test_profiles_do_not_change_the_base_or_each_other(variables):
 
 
 def test_the_recommended_profile_is_example_fasts(variables):
-    """v3-fast-sync sets what inventories/example-fast sets (version, adverts, unicast, sync), nothing else."""
+    """v3-fast-sync-delay sets what inventories/example-fast sets (version, adverts, unicast, sync, preempt_delay,
+    both directors BACKUP)."""
     import yaml
 
-    example = yaml.safe_load((REPO / "inventories/example-fast/group_vars/all/site.yml").read_text())["lvs_vrrp"]
-    recommended = fb.profile_vrrp(variables["lvs_vrrp"], "v3-fast-sync")
-    for key in ("version", "advert_int", "unicast"):
+    example_dir = REPO / "inventories/example-fast"
+    example = yaml.safe_load((example_dir / "group_vars/all/site.yml").read_text())["lvs_vrrp"]
+    recommended = fb.profile_vrrp(variables["lvs_vrrp"], "v3-fast-sync-delay")
+    for key in ("version", "advert_int", "unicast", "preempt_delay"):
         assert recommended[key] == example[key]
     assert recommended["sync"]["enabled"] is example["sync"]["enabled"] is True
+    states = {yaml.safe_load(path.read_text()).get("lvs_vrrp_state") for path in example_dir.glob("host_vars/lb*.yml")}
+    assert states == {fb.PROFILES["v3-fast-sync-delay"]["hosts"]["lvs_vrrp_state"]} == {"BACKUP"}
 
 
 @pytest.mark.parametrize("profile", list(fb.PROFILES))
