@@ -468,7 +468,11 @@ def test_dry_run_prints_the_plan_and_touches_nothing(monkeypatch):
     assert "ssh dr1 'cut -d" in text
     assert "systemctl stop keepalived" in text and "systemctl reload keepalived" in text
     assert "--limit localhost,directors" in text and '"weight": 2' in text
-    assert f"lvs-ha-probe.py http://192.168.100.10:80/ 45 {fb.PROBE_INTERVAL_S} {fb.PROBE_TIMEOUT_S}" in text
+    crash_window = fb.PRE_S + fb.POST_S["crash"] + fb.TAKEOVER_WAIT_S  # 6 + 12 + 30
+    assert crash_window == 48
+    assert (
+        f"lvs-ha-probe.py http://192.168.100.10:80/ {crash_window} {fb.PROBE_INTERVAL_S} {fb.PROBE_TIMEOUT_S}" in text
+    )
     for event in fb.EVENTS:
         assert f"  {event} x 3, each run" in text
     # each profile's site run (and the last, as it ships) comes after keepalived stopped on both directors
