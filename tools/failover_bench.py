@@ -87,6 +87,8 @@ REAL_SERVERS = ("web1", "web2")
 # What the client runs: the drill's copies (molecule/shared/vars/drill.yml), the same paths on the client.
 PROBER = "/usr/local/lib/lvs-ha-probe.py"
 DOWNLOADER = "/usr/local/lib/lvs-ha-download.py"
+SNIFFER = "/usr/local/lib/lvs-ha-sniff.py"  # --trace: molecule/shared/sniff.py on the directors
+TRACED = ("crash", "graceful", "failback")  # --trace: the events where the VIP moves
 DOWNLOAD_FILE = "lvs-ha-drill.bin"
 STOP = "/run/lvs-ha-bench.stop"
 # Before a profile's site run (Bench.stop_pair); a host without the site yet has no keepalived to stop.
@@ -252,6 +254,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--dry-run", action="store_true", help="print the plan and its expected lab time, touch nothing")
     ap.add_argument("--replot", action="store_true", help="only redraw the PNGs and the table from what is stored")
     ap.add_argument("--keep-up", action="store_true", help="leave a lab this run booted up at the end")
+    ap.add_argument(
+        "--trace",
+        action="store_true",
+        help="also record, on the director that takes the VIP (crash, graceful, failback), every TCP segment to "
+        "and from the VIP and its IPVS connections just before the event and after the window, "
+        "in .build/bench-failover/trace-RUN.jsonl and conns-RUN.txt (changes no figure)",
+    )
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs: at least 1")
@@ -639,8 +648,9 @@ class Runner:
 class Bench:
     """The benchmark against the lab (or printed with a dry Runner)."""
 
-    def __init__(self, runner: Runner, variables: dict) -> None:
+    def __init__(self, runner: Runner, variables: dict, trace: bool = False) -> None:
         self.r = runner
+        self.trace = trace
         self.vars = variables
         self.service = resolve(variables["lvs_services"][0], variables)
         self.vip = str(self.service["vip"])
@@ -712,6 +722,9 @@ class Bench:
 
         for src, dest in ((shared / "probe.py", PROBER), (shared / "download.py", DOWNLOADER)):
             self.r.run(["scp", "-q", "-F", str(paths.SSH_CONFIG), str(src), f"{CLIENT}:{dest}"])
+        if self.trace:
+            for host in (MASTER, BACKUP):
+                self.r.run(["scp", "-q", "-F", str(paths.SSH_CONFIG), str(shared / "sniff.py"), f"{host}:{SNIFFER}"])
         for host in REAL_SERVERS:
             path = f"/var/www/html/{DOWNLOAD_FILE}"
             self.r.run(
@@ -773,6 +786,12 @@ class Bench:
         log = f"/run/lvs-ha-bench-vip-{self.run_id}.log"
         # killed when its log is read; bounded in case that never happens (the waits of a failback included)
         self.r.run(ssh(watched, self.watcher(log, window + DOWNLOAD_S + 2 * TAKEOVER_WAIT_S + 30)))
+        traced = self.trace and event in TRACED
+        trace = f"/run/lvs-ha-bench-trace-{self.run_id}.jsonl"
+        if traced:
+            # on the host, as the watcher's log: a failback starts it before the cable (and SSH) goes
+            sniff = f"python3 {SNIFFER} {self.interface} {self.vip} {math.ceil(window + DOWNLOAD_S + 30)} {STOP}"
+            self.r.run(ssh(watched, f"rm -f {STOP}; nohup {sniff} >{trace} 2>&1 </dev/null &"))
         if event == "failback":
             self.link(MASTER, "down")
 
@@ -803,6 +822,9 @@ class Bench:
         # window_problem finds its probes missing the event.
         self.r.until("the client's first request", lambda: self.r.begun(prober), PROBER_START_S, 0.2)
         self.r.sleep(PRE_S)
+        conns = ["ipvsadm -Lnc"]
+        if traced:
+            conns.append(self.r.run(ssh(watched, "ipvsadm -Lnc"), check=False))
         self.r.say(f"{profile} {event}: the event")
         t0 = self.event(profile, event)
         self.r.sleep(POST_S[event])
@@ -811,6 +833,14 @@ class Bench:
         downloads = parse_downloads(self.r.finish(downloading, 2 * DOWNLOAD_S + 30))
         collect = f"kill $(cat {log}.pid) 2>/dev/null; cat {log}; rm -f {log} {log}.pid"
         changes = parse_watch(self.r.run(ssh(watched, collect), check=False))
+        if traced:
+            self.r.run(ssh(watched, f"touch {STOP}"), check=False)
+            conns += ["ipvsadm -Lnc, after the window", self.r.run(ssh(watched, "ipvsadm -Lnc"), check=False)]
+            if not self.r.dry:
+                (OUT / f"conns-{self.run_id}.txt").write_text("\n".join(conns))
+                (OUT / f"trace-{self.run_id}.jsonl").write_text(
+                    self.r.run(ssh(watched, f"sleep 1; cat {trace}; rm -f {trace} {STOP}"), check=False)
+                )
         if self.r.dry:
             return None
         problem = window_problem(samples, downloads, t0)
@@ -946,7 +976,7 @@ def main(argv: list[str] | None = None) -> int:
         print("the lab did not come up", flush=True)
         return 1
     runner = Runner()
-    bench = Bench(runner, site_vars())
+    bench = Bench(runner, site_vars(), trace=args.trace)
     started = time.monotonic()
     results: dict = {}
     samples = load(SAMPLES)

@@ -606,6 +606,40 @@ def test_a_run_against_a_fake_lab(event):
     assert order[prober + 2] == f"sleep {fb.PRE_S}" and order[stop - 1] == f"sleep {fb.POST_S[event]}"
 
 
+def test_a_traced_run_records_what_the_new_holder_saw(tmp_path, monkeypatch):
+    class Traced(FakeLab):
+        def run(self, argv, timeout=120, check=True):
+            command = fb.shown(argv)
+            if command.startswith("ssh dr2 ipvsadm") or "'ipvsadm -Lnc'" in command:
+                self.commands.append(command)
+                return "TCP 14:59 ESTABLISHED 192.168.100.50:40000 192.168.100.10:80 192.168.100.221:80\n"
+            if "cat /run/lvs-ha-bench-trace-" in command:
+                self.commands.append(command)
+                return '[100.2, "out", "192.168.100.10", 80, "192.168.100.50", 40000, "R.", 0]\n'
+            return super().run(argv, timeout, check)
+
+    monkeypatch.setattr(fb, "OUT", tmp_path)
+    lab = Traced()
+    fb.Bench(lab, fb.site_vars(), trace=True).run("v2-default", "crash")
+    order = [c for c in lab.commands if not c.startswith("#")]
+    sniffer = next(
+        i for i, c in enumerate(order) if c.startswith("ssh dr2") and "lvs-ha-sniff.py ens33 192.168.100.10" in c
+    )
+    before = next(i for i, c in enumerate(order) if "ipvsadm -Lnc" in c)
+    pull = next(i for i, c in enumerate(order) if "lab link dr1 down" in c)
+    assert sniffer < before < pull
+    assert "ESTABLISHED 192.168.100.50:40000" in (tmp_path / "conns-1.txt").read_text()
+    assert '"R."' in (tmp_path / "trace-1.jsonl").read_text()
+
+
+def test_an_untraced_run_records_nothing_more(tmp_path, monkeypatch):
+    monkeypatch.setattr(fb, "OUT", tmp_path)
+    lab = FakeLab()
+    fb.Bench(lab, fb.site_vars()).run("v2-default", "crash")
+    assert not any("sniff" in c or "ipvsadm -Lnc" in c for c in lab.commands)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_unhealthy_pair_stops_the_run():
     class Broken(FakeLab):
         def run(self, argv, timeout=120, check=True):
