@@ -9,7 +9,8 @@ Prints one JSON line per IPv4 TCP segment whose source or destination is ADDRESS
 directions, as the kernel hands them to a packet socket), for DURATION s at most or until the file STOP
 exists: [time, "in" or "out", source, source port, destination, destination port, flags, payload bytes],
 time on CLOCK_BOOTTIME (the first field of /proc/uptime, as probe.py stamps its requests), flags as tcpdump
-writes them (S, F, R, P, . for ACK). Then {"summary": {"segments": N, "resets_out": N}}. Root only (a raw
+writes them (S, F, R, P, . for ACK). Then {"summary": {"segments": N, "resets_out": N}}, resets_out counting
+the resets sent from ADDRESS (a director forwards the client's own too). TCP only: no ICMP. Root only (a raw
 packet socket). Stdlib only: it runs on the lab's hosts with the system python3.
 """
 
@@ -73,7 +74,8 @@ def main(argv):
             continue
         direction = "out" if meta[2] == PACKET_OUTGOING else "in"
         segments += 1
-        resets_out += direction == "out" and "R" in seen[4]
+        # sent from ADDRESS itself: a director in direct routing also sends out the client's own segments
+        resets_out += direction == "out" and "R" in seen[4] and seen[0] == argv[2]
         print(json.dumps([round(time.clock_gettime(time.CLOCK_BOOTTIME), 6), direction, *seen]), flush=True)
     print(json.dumps({"summary": {"segments": segments, "resets_out": resets_out}}), flush=True)
     return 0
