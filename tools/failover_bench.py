@@ -21,7 +21,7 @@ Profiles (PROFILES; docs/failover.md says which to choose for what):
 
 Events (EVENTS), each measured by the client at once with molecule/shared/probe.py (a request every 50 ms, 3 s
 timeout: failed requests, longest gap = outage) and molecule/shared/download.py (4 MiB read over about 10 s,
-back to back from PRE_S (6 s) before the event until the window ends: broken or complete), and on the directors by a
+back to back from PRE_S (3 s) before the event until the window ends: broken or complete), and on the directors by a
 watcher that writes when the VIP comes and goes (CLOCK_BOOTTIME, /proc/uptime: the lab's hosts share one kernel):
 
 * crash: dr1's cable pulled (`python -m lab link dr1 down`), its keepalived SIGKILLed 3 s later, as
@@ -99,10 +99,12 @@ PROBE_TIMEOUT_S = 3.0
 DOWNLOAD_MB = 4
 DOWNLOAD_S = 10  # each download is read at DOWNLOAD_MB / DOWNLOAD_S MiB/s
 WATCH_INTERVAL_S = 0.05
-# The client and the downloads run this long before the event, so the download in flight at the event is an
-# established connection in connection sync's eyes: the kernel sends a connection's sync message after its
-# third packet, in a batch it flushes within about 2 s (3 s here until 2026-11-27: too young, see docs).
-PRE_S = 6
+# The client and the downloads run this long before the event, from the client's first request. The event's own
+# commands (arming the kill, the cable, each an SSH round under TCG) come on top: the download in flight at the
+# event is 6-7 s old then (10.5 s with --trace's extra round), older than connection sync's delay (a batch
+# flushed within about 2 s of the connection's third packet) and still short of its 10 s end. (6 s, tried on
+# 2026-11-27, put the event after the first download's end: the next, young one was the one in flight.)
+PRE_S = 3
 PROBER_START_S = 30  # the most the prober may take to write its first line (its start over SSH on a busy lab)
 KILL_AFTER_S = 3  # crash: keepalived SIGKILLed this long after the cable
 # After the event: how long the window stays open (the longest expected outage, v2-default's 3.65 s, and the

@@ -468,8 +468,8 @@ def test_dry_run_prints_the_plan_and_touches_nothing(monkeypatch):
     assert "ssh dr1 'cut -d" in text
     assert "systemctl stop keepalived" in text and "systemctl reload keepalived" in text
     assert "--limit localhost,directors" in text and '"weight": 2' in text
-    crash_window = fb.PRE_S + fb.POST_S["crash"] + fb.TAKEOVER_WAIT_S  # 6 + 12 + 30
-    assert crash_window == 48
+    crash_window = fb.PRE_S + fb.POST_S["crash"] + fb.TAKEOVER_WAIT_S  # 3 + 12 + 30
+    assert crash_window == 45
     assert (
         f"lvs-ha-probe.py http://192.168.100.10:80/ {crash_window} {fb.PROBE_INTERVAL_S} {fb.PROBE_TIMEOUT_S}" in text
     )
