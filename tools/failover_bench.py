@@ -825,7 +825,7 @@ class Bench:
         self.r.until("the client's first request", lambda: self.r.begun(prober), PROBER_START_S, 0.2)
         self.r.sleep(PRE_S)
         conns = ["ipvsadm -Lnc"]
-        if traced:
+        if traced and event != "failback":  # at a failback the watched director is cut off until the event
             conns.append(self.r.run(ssh(watched, "ipvsadm -Lnc"), check=False))
         self.r.say(f"{profile} {event}: the event")
         t0 = self.event(profile, event)

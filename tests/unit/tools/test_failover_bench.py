@@ -632,6 +632,27 @@ def test_a_traced_run_records_what_the_new_holder_saw(tmp_path, monkeypatch):
     assert '"R."' in (tmp_path / "trace-1.jsonl").read_text()
 
 
+def test_a_traced_failback_asks_the_cut_off_director_nothing_before_the_plug(tmp_path, monkeypatch):
+    class Failback(FakeLab):
+        def run(self, argv, timeout=120, check=True):
+            command = fb.shown(argv)
+            if command.startswith("ssh dr2 'ip -o -4 addr show"):
+                self.commands.append(command)
+                return IP_WITH_VIP
+            if "curl" in command:
+                self.commands.append(command)
+                return "200"
+            return super().run(argv, timeout, check)
+
+    monkeypatch.setattr(fb, "OUT", tmp_path)
+    lab = Failback()
+    fb.Bench(lab, fb.site_vars(), trace=True).run("v2-default", "failback")
+    order = [c for c in lab.commands if not c.startswith("#")]
+    plug = max(i for i, c in enumerate(order) if "lab link dr1 up" in c)  # the event, after the restore's
+    asked = [i for i, c in enumerate(order) if c.startswith("ssh dr1") and "ipvsadm -Lnc" in c]
+    assert asked and min(asked) > plug, "dr1's table is read after the plug only"
+
+
 def test_an_untraced_run_records_nothing_more(tmp_path, monkeypatch):
     monkeypatch.setattr(fb, "OUT", tmp_path)
     lab = FakeLab()
