@@ -606,20 +606,30 @@ def test_a_run_against_a_fake_lab(event):
     assert order[prober + 2] == f"sleep {fb.PRE_S}" and order[stop - 1] == f"sleep {fb.POST_S[event]}"
 
 
-def test_a_traced_run_records_what_the_new_holder_saw(tmp_path, monkeypatch):
-    class Traced(FakeLab):
-        def run(self, argv, timeout=120, check=True):
-            command = fb.shown(argv)
-            if command.startswith("ssh dr2 ipvsadm") or "'ipvsadm -Lnc'" in command:
-                self.commands.append(command)
-                return "TCP 14:59 ESTABLISHED 192.168.100.50:40000 192.168.100.10:80 192.168.100.221:80\n"
-            if "cat /run/lvs-ha-bench-trace-" in command:
-                self.commands.append(command)
-                return '[100.2, "out", "192.168.100.10", 80, "192.168.100.50", 40000, "R.", 0]\n'
-            return super().run(argv, timeout, check)
+class Answering(FakeLab):
+    """FakeLab, with the answer of each command that contains one of `answers`' keys replaced."""
 
+    def __init__(self, answers):
+        super().__init__()
+        self.answers = answers
+
+    def run(self, argv, timeout=120, check=True):
+        command = fb.shown(argv)
+        for part, answer in self.answers.items():
+            if part in command:
+                self.commands.append(command)
+                return answer
+        return super().run(argv, timeout, check)
+
+
+def test_a_traced_run_records_what_the_new_holder_saw(tmp_path, monkeypatch):
     monkeypatch.setattr(fb, "OUT", tmp_path)
-    lab = Traced()
+    lab = Answering(
+        {
+            "ipvsadm -Lnc": "TCP 14:59 ESTABLISHED 192.168.100.50:40000 192.168.100.10:80 192.168.100.221:80\n",
+            "cat /run/lvs-ha-bench-trace-": '[100.2, "out", "192.168.100.10", 80, "192.168.100.50", 40000, "R.", 0]\n',
+        }
+    )
     fb.Bench(lab, fb.site_vars(), trace=True).run("v2-default", "crash")
     order = [c for c in lab.commands if not c.startswith("#")]
     sniffer = next(
@@ -633,19 +643,8 @@ def test_a_traced_run_records_what_the_new_holder_saw(tmp_path, monkeypatch):
 
 
 def test_a_traced_failback_asks_the_cut_off_director_nothing_before_the_plug(tmp_path, monkeypatch):
-    class Failback(FakeLab):
-        def run(self, argv, timeout=120, check=True):
-            command = fb.shown(argv)
-            if command.startswith("ssh dr2 'ip -o -4 addr show"):
-                self.commands.append(command)
-                return IP_WITH_VIP
-            if "curl" in command:
-                self.commands.append(command)
-                return "200"
-            return super().run(argv, timeout, check)
-
     monkeypatch.setattr(fb, "OUT", tmp_path)
-    lab = Failback()
+    lab = Answering({"ssh dr2 'ip -o -4 addr show": IP_WITH_VIP, "curl": "200"})
     fb.Bench(lab, fb.site_vars(), trace=True).run("v2-default", "failback")
     order = [c for c in lab.commands if not c.startswith("#")]
     plug = max(i for i, c in enumerate(order) if "lab link dr1 up" in c)  # the event, after the restore's
