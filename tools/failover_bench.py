@@ -722,11 +722,11 @@ class Bench:
         shared = REPO / "molecule" / "shared"
         from lab import paths
 
-        for src, dest in ((shared / "probe.py", PROBER), (shared / "download.py", DOWNLOADER)):
-            self.r.run(["scp", "-q", "-F", str(paths.SSH_CONFIG), str(src), f"{CLIENT}:{dest}"])
+        copies = [(CLIENT, shared / "probe.py", PROBER), (CLIENT, shared / "download.py", DOWNLOADER)]
         if self.trace:
-            for host in (MASTER, BACKUP):
-                self.r.run(["scp", "-q", "-F", str(paths.SSH_CONFIG), str(shared / "sniff.py"), f"{host}:{SNIFFER}"])
+            copies += [(host, shared / "sniff.py", SNIFFER) for host in (MASTER, BACKUP)]
+        for host, src, dest in copies:
+            self.r.run(["scp", "-q", "-F", str(paths.SSH_CONFIG), str(src), f"{host}:{dest}"])
         for host in REAL_SERVERS:
             path = f"/var/www/html/{DOWNLOAD_FILE}"
             self.r.run(
@@ -824,9 +824,9 @@ class Bench:
         # window_problem finds its probes missing the event.
         self.r.until("the client's first request", lambda: self.r.begun(prober), PROBER_START_S, 0.2)
         self.r.sleep(PRE_S)
-        conns = ["ipvsadm -Lnc"]
+        before = ""
         if traced and event != "failback":  # at a failback the watched director is cut off until the event
-            conns.append(self.r.run(ssh(watched, "ipvsadm -Lnc"), check=False))
+            before = self.r.run(ssh(watched, "ipvsadm -Lnc"), check=False)
         self.r.say(f"{profile} {event}: the event")
         t0 = self.event(profile, event)
         self.r.sleep(POST_S[event])
@@ -836,19 +836,27 @@ class Bench:
         collect = f"kill $(cat {log}.pid) 2>/dev/null; cat {log}; rm -f {log} {log}.pid"
         changes = parse_watch(self.r.run(ssh(watched, collect), check=False))
         if traced:
-            self.r.run(ssh(watched, f"touch {STOP}"), check=False)
-            conns += ["ipvsadm -Lnc, after the window", self.r.run(ssh(watched, "ipvsadm -Lnc"), check=False)]
-            if not self.r.dry:
-                (OUT / f"conns-{self.run_id}.txt").write_text("\n".join(conns))
-                (OUT / f"trace-{self.run_id}.jsonl").write_text(
-                    self.r.run(ssh(watched, f"sleep 1; cat {trace}; rm -f {trace} {STOP}"), check=False)
-                )
+            self.save_trace(watched, trace, before)
         if self.r.dry:
             return None
         problem = window_problem(samples, downloads, t0)
         if problem:
             raise NotCounted(f"{profile} {event}: {problem} (see {OUT.relative_to(REPO)}/*-{self.run_id}.jsonl)")
         return measure(samples, downloads, t0, changes)
+
+    def save_trace(self, host: str, trace: str, before: str) -> None:
+        """--trace: the sniffer on `host` stopped, its lines and the IPVS connections (`before` the event and now)
+        kept in OUT beside the run's other files."""
+        self.r.run(ssh(host, f"touch {STOP}"), check=False)
+        after = self.r.run(ssh(host, "ipvsadm -Lnc"), check=False)
+        if self.r.dry:
+            return
+        (OUT / f"conns-{self.run_id}.txt").write_text(
+            f"ipvsadm -Lnc\n{before}\nipvsadm -Lnc, after the window\n{after}"
+        )
+        (OUT / f"trace-{self.run_id}.jsonl").write_text(
+            self.r.run(ssh(host, f"sleep 1; cat {trace}; rm -f {trace} {STOP}"), check=False)
+        )
 
     def event(self, profile: str, event: str) -> float:
         """Cause the event; its time on the hosts' clock."""
