@@ -13,6 +13,8 @@ rules that an argument spec cannot say).
 - director_drain: director_services with weight 0 for each drained real server.
 - director_keepalived_weights: a keepalived.conf the role wrote, with the real servers' weights of given services.
 - director_vip_holders: what is wrong with where the VIPs are (each on exactly one director; none on one away).
+- director_vip_holding: which directors hold any of some VIPs.
+- director_handback: how far to lower a director's priority while it comes back from maintenance.
 - realserver_vip_plan: which VIPs to add (with a stable label) and which to remove on a real server's lo.
 """
 
@@ -231,6 +233,48 @@ def director_vip_holders(holdings, vips, away=""):
     return problems
 
 
+def director_vip_holding(holdings, vips):
+    """The directors (sorted) whose addresses include any of `vips`; holdings as for director_vip_holders."""
+    if not isinstance(holdings, Mapping):
+        raise AnsibleFilterError("director_vip_holding: expects a mapping of directors to their addresses")
+    wanted = {_canonical(v) for v in vips or []}
+    return sorted(host for host, addresses in holdings.items() if wanted & {_canonical(a) for a in addresses or []})
+
+
+def director_handback(records, host):
+    """The offset (0 or negative) for `host`'s priority offset file while lvs.ha.maintenance brings it back: it
+    returns one below the highest priority of the other directors for its VIPs, so it comes back BACKUP and
+    takes the VIPs only when their holder steps down (a priority-0 advert, after a hold). 0 when it would not take
+    them back (nopreempt, a priority not above the others') or cannot be lowered: its record has no offset file
+    (an address owner, several VRRP instances, a record of a role before 0.2.0), or another director's record
+    does not say its priority.
+
+    records: {director: the director role's record (/etc/lvs-ha/director.json)}.
+    """
+    if not isinstance(records, Mapping) or not isinstance(records.get(host), Mapping):
+        raise AnsibleFilterError(f"director_handback: expects a mapping of directors to records, with {host!r}")
+    own = records[host]
+    instances = own.get("vrrp_instances") or []
+    if not own.get("priority_offset_path") or len(instances) != 1 or not own.get("vrrp_preempt", False):
+        return 0
+    vips = {_canonical(v) for v in instances[0].get("vips", [])}
+    others = []
+    for name, record in records.items():
+        if name == host:
+            continue
+        if not isinstance(record, Mapping) or "vrrp_instances" not in record:
+            return 0
+        others += [
+            int(inst["priority"])
+            for inst in record["vrrp_instances"]
+            if vips & {_canonical(v) for v in inst.get("vips", [])}
+        ]
+    mine = int(instances[0]["priority"])
+    if not others or mine <= max(others) or max(others) < 2:
+        return 0
+    return max(others) - 1 - mine
+
+
 def realserver_vip_plan(links, vips, interface):
     """The VIP changes on `interface`, from its addresses now (`links`: the parsed ``ip -json addr show dev``).
 
@@ -278,4 +322,6 @@ class FilterModule:
             "director_drain": director_drain,
             "director_keepalived_weights": director_keepalived_weights,
             "director_vip_holders": director_vip_holders,
+            "director_vip_holding": director_vip_holding,
+            "director_handback": director_handback,
         }

@@ -102,7 +102,14 @@ def test_fast_profile_renders_unicast_sync_and_v3(tmp_path):
             f"lvs_sync_daemon {ifname} VI_WEB id 61",
         ):
             assert line in text, (line, text)
-        assert not any(t.startswith(("auth_pass", "nopreempt", "track_", "notify")) for t in text)
+        # no user tracking: the only track_file is the one lvs.ha.maintenance lowers the priority with
+        assert not any(
+            t.startswith(("auth_pass", "nopreempt", "track_interface", "track_script", "notify")) for t in text
+        )
+        assert [t for t in text if t.startswith("track_file")] == [
+            "track_file lvs_ha_priority_offset {",
+            "track_file {",
+        ]
         checked = keepalived_test(conf.read_text(), tmp_path)
         assert checked.returncode == 0, checked.stdout + checked.stderr
 

@@ -20,11 +20,29 @@ SERVICE = {
     ],
 }
 LAB = {"director_vips": ["192.168.100.10"], "director_services": [SERVICE], "director_vrrp_auth_pass": "lvs-lab1"}
+ACTIVE_ACTIVE = [
+    {"name": "VI_A", "virtual_router_id": 51, "state": "MASTER", "priority": 100, "vips": ["192.168.100.10"]},
+    {"name": "VI_B", "virtual_router_id": 52, "state": "BACKUP", "priority": 90, "vips": ["192.168.100.11"]},
+]
 V3 = {"director_vips": ["192.168.100.10"], "director_services": [SERVICE], "director_vrrp_version": 3}
 
 # (id, role variables on top of the defaults, lines the rendered file must hold)
 ACCEPTED = [
-    ("lab v2", LAB, ["vrrp_version 2", "advert_int 1", "auth_pass lvs-lab1"]),
+    (
+        "lab v2",
+        LAB,
+        [
+            "vrrp_version 2",
+            "advert_int 1",
+            "auth_pass lvs-lab1",
+            "track_file lvs_ha_priority_offset {",
+            'file "/run/lvs-ha-priority-offset"',
+            "init_file 0",
+            "track_file {",
+            "lvs_ha_priority_offset",
+        ],
+    ),
+    ("address owner", dict(LAB, director_vrrp_priority=255), ["priority 255"]),
     ("v3 sub-second", dict(V3, director_vrrp_advert_int=0.1), ["vrrp_version 3", "advert_int 0.1"]),
     ("static table", dict(LAB, director_ipvs_manager="modules"), ["virtual_ipaddress {"]),
     ("nopreempt", dict(LAB, director_vrrp_nopreempt=True), ["state BACKUP", "nopreempt"]),
@@ -85,22 +103,7 @@ ACCEPTED = [
         dict(
             LAB,
             director_lvs_sync_enabled=True,
-            director_vrrp_instances=[
-                {
-                    "name": "VI_A",
-                    "virtual_router_id": 51,
-                    "state": "MASTER",
-                    "priority": 100,
-                    "vips": ["192.168.100.10"],
-                },
-                {
-                    "name": "VI_B",
-                    "virtual_router_id": 52,
-                    "state": "BACKUP",
-                    "priority": 90,
-                    "vips": ["192.168.100.11"],
-                },
-            ],
+            director_vrrp_instances=ACTIVE_ACTIVE,
         ),
         ["lvs_sync_daemon IFNAME id 51", "vrrp_instance VI_A {", "vrrp_instance VI_B {", "virtual_router_id 52"],
     ),
@@ -131,6 +134,17 @@ def test_keepalived_accepts_what_the_role_renders(values, lines, tmp_path):
         assert line.replace("IFNAME", ifname) in [t.strip() for t in text.splitlines()], text
     result = keepalived_test(text, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr + text
+
+
+@pytest.mark.parametrize(
+    "values",
+    [dict(LAB, director_vrrp_priority=255), dict(LAB, director_vrrp_instances=ACTIVE_ACTIVE)],
+    ids=["address owner", "active-active"],
+)
+def test_only_a_single_instance_below_255_tracks_the_priority_offset(values):
+    """keepalived wants weight 0 on a track_file of an address owner, and lvs.ha.maintenance lowers one
+    instance only (filter director_handback): neither file tracks the offset."""
+    assert "lvs_ha_priority_offset" not in render("director", "etc/keepalived/keepalived.conf.j2", **values)
 
 
 # (id, role variables, the one variable the role's check names, the keyword keepalived -t complains about;

@@ -270,6 +270,8 @@ def test_only_a_mapping_is_checked():
         "director_drain",
         "director_keepalived_weights",
         "director_vip_holders",
+        "director_vip_holding",
+        "director_handback",
     }
 
 
@@ -432,3 +434,50 @@ def test_vip_holders_names_what_is_wrong():
     ]
     with pytest.raises(AnsibleFilterError, match="mapping"):
         roles.director_vip_holders(["dr1"], vips)
+
+
+def test_vip_holding_names_the_directors_with_any_of_the_vips():
+    holdings = {"dr2": ["192.168.100.202", "2001:db8::10"], "dr1": ["192.168.100.201"], "dr3": ["192.168.100.11"]}
+    assert roles.director_vip_holding(holdings, ["2001:db8:0::10", "192.168.100.11"]) == ["dr2", "dr3"]
+    assert roles.director_vip_holding(holdings, ["192.168.100.10"]) == []
+    with pytest.raises(AnsibleFilterError, match="mapping"):
+        roles.director_vip_holding(["dr1"], [])
+
+
+def _record(priority, vips=("192.168.100.10",), **more):
+    return dict(
+        {
+            "priority_offset_path": "/run/lvs-ha-priority-offset",
+            "vrrp_preempt": True,
+            "vrrp_instances": [{"name": "VI_1", "priority": priority, "vips": list(vips)}],
+        },
+        **more,
+    )
+
+
+def test_handback_lowers_a_returning_director_just_under_the_holder():
+    records = {"dr1": _record(100), "dr2": _record(90), "dr3": _record(80)}
+    assert roles.director_handback(records, "dr1") == -11  # back at 89: BACKUP under dr2, above dr3
+    assert roles.director_handback(records, "dr2") == 0  # would not take the VIPs back anyway
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        {"dr1": _record(100, vrrp_preempt=False), "dr2": _record(90)},  # nopreempt: stays away until a failover
+        {"dr1": _record(100, priority_offset_path=""), "dr2": _record(90)},  # an owner or active-active
+        {"dr1": {"vips": ["192.168.100.10"]}, "dr2": _record(90)},  # a record written before 0.2.0
+        {"dr1": _record(100), "dr2": {"vips": ["192.168.100.10"]}},  # the holder's priority is not known
+        {"dr1": _record(100), "dr2": _record(90, vips=["192.168.100.11"])},  # nobody else carries its VIPs
+        {"dr1": _record(100), "dr2": _record(100)},  # equal: no preemption
+        {"dr1": _record(100), "dr2": _record(1)},  # nothing below 1
+    ],
+    ids=["nopreempt", "no offset file", "old record", "holder unknown", "other VIPs", "equal", "holder at 1"],
+)
+def test_handback_leaves_alone_a_director_that_would_not_or_cannot_be_lowered(records):
+    assert roles.director_handback(records, "dr1") == 0
+
+
+def test_handback_wants_the_records_with_the_host():
+    with pytest.raises(AnsibleFilterError, match="'dr9'"):
+        roles.director_handback({"dr1": _record(100)}, "dr9")
