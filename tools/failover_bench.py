@@ -260,8 +260,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--trace",
         action="store_true",
         help="also record, on the director that takes the VIP (crash, graceful, failback), every TCP segment to "
-        "and from the VIP and its IPVS connections just before the event and after the window, "
-        "in .build/bench-failover/trace-RUN.jsonl and conns-RUN.txt (changes no figure)",
+        "and from the VIP (and ICMP errors about them) and its IPVS connections just before the event and after "
+        "the window, in .build/bench-failover/trace-RUN.jsonl and conns-RUN.txt, and the same segments as the "
+        "client saw them in client-trace-RUN.jsonl (changes no figure)",
     )
     args = ap.parse_args(argv)
     if args.runs < 1:
@@ -724,7 +725,7 @@ class Bench:
 
         copies = [(CLIENT, shared / "probe.py", PROBER), (CLIENT, shared / "download.py", DOWNLOADER)]
         if self.trace:
-            copies += [(host, shared / "sniff.py", SNIFFER) for host in (MASTER, BACKUP)]
+            copies += [(host, shared / "sniff.py", SNIFFER) for host in (MASTER, BACKUP, CLIENT)]
         for host, src, dest in copies:
             self.r.run(["scp", "-q", "-F", str(paths.SSH_CONFIG), str(src), f"{host}:{dest}"])
         for host in REAL_SERVERS:
@@ -793,7 +794,8 @@ class Bench:
         if traced:
             # on the host, as the watcher's log: a failback starts it before the cable (and SSH) goes
             sniff = f"python3 {SNIFFER} {self.interface} {self.vip} {math.ceil(window + DOWNLOAD_S + 30)} {STOP}"
-            self.r.run(ssh(watched, f"rm -f {STOP}; nohup {sniff} >{trace} 2>&1 </dev/null &"))
+            for host in (watched, CLIENT):  # the client's: who sent what it got (each frame's source MAC)
+                self.r.run(ssh(host, f"rm -f {STOP}; nohup {sniff} >{trace} 2>&1 </dev/null &"))
         if event == "failback":
             self.link(MASTER, "down")
 
@@ -837,6 +839,7 @@ class Bench:
         changes = parse_watch(self.r.run(ssh(watched, collect), check=False))
         if traced:
             self.save_trace(watched, trace, before)
+            self.save_trace(CLIENT, trace)
         if self.r.dry:
             return None
         problem = window_problem(samples, downloads, t0)
@@ -844,19 +847,20 @@ class Bench:
             raise NotCounted(f"{profile} {event}: {problem} (see {OUT.relative_to(REPO)}/*-{self.run_id}.jsonl)")
         return measure(samples, downloads, t0, changes)
 
-    def save_trace(self, host: str, trace: str, before: str) -> None:
-        """--trace: the sniffer on `host` stopped, its lines and the IPVS connections (`before` the event and now)
-        kept in OUT beside the run's other files."""
+    def save_trace(self, host: str, trace: str, before: str | None = None) -> None:
+        """--trace: the sniffer on `host` stopped and its lines kept in OUT beside the run's other files; on the
+        director (`before`: its IPVS connections before the event) its connections now too. The client's lines
+        go to client-trace-RUN.jsonl."""
         self.r.run(ssh(host, f"touch {STOP}"), check=False)
-        after = self.r.run(ssh(host, "ipvsadm -Lnc"), check=False)
+        after = self.r.run(ssh(host, "ipvsadm -Lnc"), check=False) if before is not None else ""
+        lines = self.r.run(ssh(host, f"sleep 1; cat {trace}; rm -f {trace} {STOP}"), check=False)
         if self.r.dry:
             return
-        (OUT / f"conns-{self.run_id}.txt").write_text(
-            f"ipvsadm -Lnc\n{before}\nipvsadm -Lnc, after the window\n{after}"
-        )
-        (OUT / f"trace-{self.run_id}.jsonl").write_text(
-            self.r.run(ssh(host, f"sleep 1; cat {trace}; rm -f {trace} {STOP}"), check=False)
-        )
+        if before is not None:
+            (OUT / f"conns-{self.run_id}.txt").write_text(
+                f"ipvsadm -Lnc\n{before}\nipvsadm -Lnc, after the window\n{after}"
+            )
+        (OUT / f"{'client-' if host == CLIENT else ''}trace-{self.run_id}.jsonl").write_text(lines)
 
     def event(self, profile: str, event: str) -> float:
         """Cause the event; its time on the hosts' clock."""

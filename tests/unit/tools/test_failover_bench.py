@@ -627,19 +627,29 @@ def test_a_traced_run_records_what_the_new_holder_saw(tmp_path, monkeypatch):
     lab = Answering(
         {
             "ipvsadm -Lnc": "TCP 14:59 ESTABLISHED 192.168.100.50:40000 192.168.100.10:80 192.168.100.221:80\n",
-            "cat /run/lvs-ha-bench-trace-": '[100.2, "out", "192.168.100.10", 80, "192.168.100.50", 40000, "R.", 0]\n',
+            "ssh dr2 'sleep 1; cat /run/lvs-ha-bench-trace-": '[100.2, "out", "192.168.100.10", 80, '
+            '"192.168.100.50", 40000, "R.", 0, "02:00:c0:a8:64:ca"]\n',
+            "ssh client 'sleep 1; cat /run/lvs-ha-bench-trace-": '[100.2, "in", "192.168.100.10", 80, '
+            '"192.168.100.50", 40000, "R.", 0, "02:00:c0:a8:64:dd"]\n',
         }
     )
     fb.Bench(lab, fb.site_vars(), trace=True).run("v2-default", "crash")
     order = [c for c in lab.commands if not c.startswith("#")]
-    sniffer = next(
-        i for i, c in enumerate(order) if c.startswith("ssh dr2") and "lvs-ha-sniff.py ens33 192.168.100.10" in c
-    )
+
+    def sniffer(host):
+        return next(
+            i
+            for i, c in enumerate(order)
+            if c.startswith(f"ssh {host}") and "lvs-ha-sniff.py ens33 192.168.100.10" in c
+        )
+
     before = next(i for i, c in enumerate(order) if "ipvsadm -Lnc" in c)
+    prober = next(i for i, c in enumerate(order) if "lvs-ha-probe.py" in c)
     pull = next(i for i, c in enumerate(order) if "lab link dr1 down" in c)
-    assert sniffer < before < pull
+    assert sniffer("dr2") < prober and sniffer("client") < prober < before < pull
     assert "ESTABLISHED 192.168.100.50:40000" in (tmp_path / "conns-1.txt").read_text()
-    assert '"R."' in (tmp_path / "trace-1.jsonl").read_text()
+    assert '"02:00:c0:a8:64:ca"' in (tmp_path / "trace-1.jsonl").read_text()
+    assert '"02:00:c0:a8:64:dd"' in (tmp_path / "client-trace-1.jsonl").read_text()  # a reset from web1
 
 
 def test_a_traced_failback_asks_the_cut_off_director_nothing_before_the_plug(tmp_path, monkeypatch):
