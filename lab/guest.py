@@ -73,6 +73,13 @@ def build_bridge() -> None:
     nic = lab_nic()
     sh("ip", "link", "add", topology.BRIDGE, "type", "bridge")
     sh("ip", "link", "set", nic, "master", topology.BRIDGE, "up")
+    # QEMU user networking answers every TCP segment it does not know with a reset. A frame for a host whose
+    # link is down (the crash drills pull a director's cable) is flooded to every port, this one too, and the
+    # reset would reach the client as if the VIP had sent it. So no unknown unicast goes to QEMU; its own MACs
+    # are static entries (SSH through the forwards never depends on a learned, ageing entry).
+    Path(f"/sys/class/net/{nic}/brport/unicast_flood").write_text("0\n")
+    for mac in topology.slirp_macs():
+        sh("bridge", "fdb", "add", mac, "dev", nic, "master", "static")
     sh("ip", "addr", "add", f"{topology.GATEWAY}/{topology.SUBNET.prefixlen}", "dev", topology.BRIDGE)
     sh("ip", "link", "set", topology.BRIDGE, "up")
 

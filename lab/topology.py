@@ -111,6 +111,12 @@ def check(hosts: tuple[Host, ...] = HOSTS) -> None:
         seen.add(h.address)
 
 
+def slirp_macs() -> tuple[str, ...]:
+    """The MACs QEMU user networking answers from on the lab subnet: 52:55 and the address (its host side and
+    its DNS). Known ahead, so the guest's bridge can keep them in a static entry instead of learning them."""
+    return tuple("52:55:" + ":".join(f"{b:02x}" for b in a.packed) for a in (SLIRP_HOST, SLIRP_DNS))
+
+
 def qemu_netdev(hosts: tuple[Host, ...] = HOSTS) -> str:
     """QEMU user networking restricted to the lab: no way out, only loopback forwards in."""
     parts = [

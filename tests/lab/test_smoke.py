@@ -107,3 +107,22 @@ def test_pulling_a_cable_cuts_the_host_off_until_it_is_plugged_again(on_host):
     back = on_host("web2", "ip -j link show dev ens33")
     assert back.returncode == 0, back.stderr
     assert json.loads(back.stdout)[0]["operstate"] == "UP"
+
+
+def test_a_host_with_its_cable_pulled_is_silent_not_reset(on_host):
+    # The crash drills pull a director's cable: the client's frames for it must reach nobody. QEMU's user
+    # networking shares the lab bridge and resets any TCP segment it does not know; the bridge must not flood
+    # it what it has no entry for, or the client sees a refusal "from" the pulled host.
+    web2 = topology.host("web2")
+    # The client learns web2's MAC (a fresh ARP entry is used for 15 s or more without asking again).
+    assert on_host("client", f"ping -c 1 -W 5 {web2.address}").returncode == 0
+    assert cli.main(["link", "web2", "down"]) == 0
+    try:
+        probe = on_host(
+            "client", f"timeout 4 bash -c 'exec 3<>/dev/tcp/{web2.address}/{topology.VIP_PORT}'; echo rc=$?"
+        )
+    finally:
+        assert cli.main(["link", "web2", "up"]) == 0
+    assert probe.returncode == 0, probe.stderr
+    # 124: the connect timed out (nobody answered); 1 with "Connection refused" would be a reset.
+    assert "rc=124" in probe.stdout, probe.stdout + probe.stderr

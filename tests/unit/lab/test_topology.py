@@ -107,3 +107,9 @@ def test_every_host_has_its_own_fixed_mac():
     macs = [h.mac for h in topology.HOSTS]
     assert len(set(macs)) == len(macs)
     assert topology.host("web1").mac == "02:00:c0:a8:64:dd"
+
+
+def test_user_networking_macs_are_its_addresses_behind_52_55():
+    # QEMU's slirp answers ARP for its host side and DNS with 52:55 followed by the address.
+    assert topology.slirp_macs() == ("52:55:c0:a8:64:fe", "52:55:c0:a8:64:fd")
+    assert not set(topology.slirp_macs()) & {h.mac for h in topology.HOSTS}
