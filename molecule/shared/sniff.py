@@ -13,8 +13,8 @@ time on CLOCK_BOOTTIME (the first field of /proc/uptime, as probe.py stamps its 
 writes them (S, F, R, P, . for ACK). An ICMP error about a TCP segment to or from ADDRESS (IPVS answers a
 segment it cannot schedule with ICMP port unreachable) is a line too: the ICMP packet's own source and
 destination, the ports of the segment it is about, flags "ICMP TYPE/CODE", 0 bytes. Then {"summary":
-{"segments": N, "resets_out": N, "icmp_out": N}}, resets_out counting the resets sent from ADDRESS (a director
-forwards the client's own too), icmp_out the ICMP errors this host sent. Root only (a raw packet socket).
+{"segments": N, "resets_out": N, "icmp_out": N}}: the TCP segments, the resets sent from ADDRESS (a director
+forwards the client's own too) and the ICMP errors this host sent. Root only (a raw packet socket).
 Stdlib only: it runs on the lab's hosts with the system python3.
 """
 
@@ -92,10 +92,11 @@ def main(argv):
         if seen is None:
             continue
         direction = "out" if meta[2] == PACKET_OUTGOING else "in"
-        segments += 1
+        icmp = seen[4].startswith("ICMP")
+        segments += not icmp
         # sent from ADDRESS itself: a director in direct routing also sends out the client's own segments
         resets_out += direction == "out" and "R" in seen[4] and seen[0] == argv[2]
-        icmp_out += direction == "out" and seen[4].startswith("ICMP")
+        icmp_out += direction == "out" and icmp
         mac = frame[6:12].hex(":")
         print(json.dumps([round(time.clock_gettime(time.CLOCK_BOOTTIME), 6), direction, *seen, mac]), flush=True)
     print(json.dumps({"summary": {"segments": segments, "resets_out": resets_out, "icmp_out": icmp_out}}), flush=True)

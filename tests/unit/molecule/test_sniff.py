@@ -146,4 +146,5 @@ def test_it_sees_a_router_answer_a_syn_with_icmp():
     icmp = [s for s in lines[:-1] if s[6].startswith("ICMP")]
     # sent by the router: its address, its MAC, about the client's SYN to port 80
     assert icmp and icmp[0][1:] == ["out", "10.77.0.2", icmp[0][3], "10.77.0.1", 80, "ICMP 3/1", 0, mac], lines
-    assert lines[-1]["summary"]["icmp_out"] >= 1
+    assert lines[-1]["summary"]["icmp_out"] == len(icmp)
+    assert lines[-1]["summary"]["segments"] == len(lines) - 1 - len(icmp)  # TCP segments only
