@@ -20,7 +20,9 @@ Profiles (PROFILES; docs/failover.md says which to choose for what):
   checkers before it takes the VIP back.
 
 Events (EVENTS), each measured by the client at once with molecule/shared/probe.py (a request every 50 ms, 3 s
-timeout: failed requests, longest gap = outage) and molecule/shared/download.py (4 MiB read over about 10 s,
+timeout: failed requests; the outage, the longest time between two answers from the event on, a request answered
+late after its SYN was sent again counting as the wait it was; and the same before the event as the lab's
+baseline) and molecule/shared/download.py (4 MiB read over about 10 s,
 back to back from PRE_S (3 s) before the event until the window ends: broken or complete), and on the directors by a
 watcher that writes when the VIP comes and goes (CLOCK_BOOTTIME, /proc/uptime: the lab's hosts share one kernel):
 
@@ -35,7 +37,7 @@ watcher that writes when the VIP comes and goes (CLOCK_BOOTTIME, /proc/uptime: t
   weights; takeover as for reload; the event is the start of the first playbook run.
 
 Writes docs/bench/failover.json ({"profiles": {PROFILE: {EVENT: {"outage_s": [...], "failed": [...],
-"broken_downloads": [...], "takeover_s": [...]}}}, one item per run, and metadata: date, command, commit,
+"broken_downloads": [...], "takeover_s": [...], "baseline_s": [...]}}}, one item per run, and metadata: date, command, commit,
 kernel, runs; `history` lists every run of the tool), merged into an existing
 file (a --profiles/--events subset replaces only what it measured), the median/max table between the markers
 of docs/failover.md, and one PNG per profile (docs/bench/failover-PROFILE.png, every probe's latency around the
@@ -147,7 +149,7 @@ PROFILES: dict[str, dict] = {
     },
 }
 EVENTS = ("crash", "graceful", "failback", "reload", "weight_change")
-FIGURES = ("outage_s", "failed", "broken_downloads", "takeover_s")
+FIGURES = ("outage_s", "failed", "broken_downloads", "takeover_s", "baseline_s")
 COUNTS = ("probes", "downloads")  # kept per run beside the figures
 # Events after which the VIP should stay where it is: no takeover (None) is the good case there.
 STAYS = ("reload", "weight_change")
@@ -255,6 +257,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--runs", type=int, default=5, help="runs of each event per profile (default 5)")
     ap.add_argument("--dry-run", action="store_true", help="print the plan and its expected lab time, touch nothing")
     ap.add_argument("--replot", action="store_true", help="only redraw the PNGs and the table from what is stored")
+    ap.add_argument(
+        "--refigure",
+        action="store_true",
+        help="compute the outage and baseline of every stored run again from its kept timeline, then as --replot",
+    )
     ap.add_argument("--keep-up", action="store_true", help="leave a lab this run booted up at the end")
     ap.add_argument(
         "--trace",
@@ -374,15 +381,26 @@ def window_problem(samples: list[list], downloads: list[dict], t0: float) -> str
     return None
 
 
+def gaps_around(samples: list[list], t0: float) -> tuple[float | None, float]:
+    """(outage, baseline): the longest time between two answers (probe.py's gaps) whose second answer comes at
+    or after the event at t0, None if the client never recovered; and the longest one before the event, what
+    the lab does without one (the probe's cadence, and its hiccups under TCG)."""
+    gaps, ended_failing = probe.answer_gaps(samples)
+    after = max((b - a for a, b in gaps if b >= t0), default=0.0)
+    before = max((b - a for a, b in gaps if b < t0), default=0.0)
+    return (None if ended_failing else round(after, 3)), round(before, 3)
+
+
 def measure(samples: list[list], downloads: list[dict], t0: float, changes: list[tuple[float, bool]]) -> dict:
-    """One run's figures: the outage (probe.py's: longest gap, None if the client never recovered), the failed
-    requests, the broken downloads, the takeover; and the timeline (times from the event) for the plot."""
-    gap = probe.outage(samples)
+    """One run's figures: the outage and the baseline (gaps_around), the failed requests, the broken downloads,
+    the takeover; and the timeline (times from the event) for the plot."""
+    outage, baseline = gaps_around(samples, t0)
     return {
-        "outage_s": None if gap is None else round(gap, 3),
+        "outage_s": outage,
         "failed": sum(1 for s in samples if s[1] is None),
         "broken_downloads": sum(1 for d in downloads if not d["complete"]),
         "takeover_s": takeover(changes, t0),
+        "baseline_s": baseline,
         "probes": len(samples),
         "downloads": len(downloads),
         "timeline": [[round(s[0] - t0, 3), s[2] if len(s) > 2 else None, s[1] is not None] for s in samples],
@@ -405,6 +423,24 @@ def record(results: dict, profile: str, event: str, run: dict) -> None:
     into = results.setdefault("profiles", {}).setdefault(profile, {}).setdefault(event, {})
     for figure in FIGURES + COUNTS:
         into.setdefault(figure, []).append(run[figure])
+
+
+def refigure(results: dict, samples: dict) -> dict:
+    """`results` with outage_s and baseline_s computed again from each run's kept timeline (after a change of
+    their definition); an event whose timelines do not match its runs one to one is left as it was."""
+    out = copy.deepcopy(results)
+    for profile, events in out.get("profiles", {}).items():
+        for event, figures in events.items():
+            timelines = samples.get(profile, {}).get(event, [])
+            if len(timelines) != len(figures.get("failed", [])):
+                continue
+            pairs = [
+                gaps_around([[t, "answer" if ok else None, latency or 0.0] for t, latency, ok in timeline], 0.0)
+                for timeline in timelines
+            ]
+            figures["outage_s"] = [outage for outage, _ in pairs]
+            figures["baseline_s"] = [baseline for _, baseline in pairs]
+    return out
 
 
 def merge(old: dict, new: dict) -> dict:
@@ -433,8 +469,8 @@ def table(results: dict) -> str:
     """The markdown table of docs/failover.md: median and max per profile and event."""
     head = (
         "| profile | event | runs | outage s (median / max) | failed requests (median / max) "
-        "| broken downloads (median / max) | takeover s (median / max) |\n"
-        "|---|---|---|---|---|---|---|\n"
+        "| broken downloads (median / max) | takeover s (median / max) | gap before the event s (median / max) |\n"
+        "|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for profile in sorted(results.get("profiles", {}), key=lambda p: list(PROFILES).index(p) if p in PROFILES else 99):
@@ -481,16 +517,18 @@ def goals(results: dict, priority: int = 90, base_vrrp: dict | None = None) -> l
     vrrp = base_vrrp or {"advert_int": 1}
     bound = failover_bound_s(vrrp, priority)
     expected = bound - float(vrrp.get("advert_int", 1)) / 2
-    outage = figures("v2-default", "crash", "outage_s")
-    met = None
-    if outage:
-        median = summarise(outage)[0]
-        met = abs(median - expected) <= 0.1 * expected
-    goal = (
-        f"v2-default crash: median outage within 10% of {expected:.2f} s ({bound:.2f} s from the last advert, "
-        "half an advert less from the pull)"
-    )
-    out.append((goal, met))
+    # The client's outage adds what TCP's retransmission timer makes of it (a SYN lost at the pull is sent again
+    # 1 s, then 3 s after it), so VRRP's own part is read from the takeover too.
+    for figure, what in (("outage_s", "outage"), ("takeover_s", "takeover (the VIP on the BACKUP)")):
+        values = figures("v2-default", "crash", figure)
+        met = None
+        if values:
+            met = abs(summarise(values)[0] - expected) <= 0.1 * expected
+        goal = (
+            f"v2-default crash: median {what} within 10% of {expected:.2f} s ({bound:.2f} s from the last advert, "
+            "half an advert less from the pull)"
+        )
+        out.append((goal, met))
     return out
 
 
@@ -970,8 +1008,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         dry_run(args)
         return 0
-    if args.replot:
+    if args.replot or args.refigure:
         results = load(RESULTS)
+        if args.refigure:
+            results = refigure(results, load(SAMPLES))
         publish(results, load(SAMPLES), list(results.get("profiles", {})))
         return 0
     print(

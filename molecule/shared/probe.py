@@ -12,6 +12,7 @@ drill can check that the window covered the failure it caused). Stdlib only: it 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -19,18 +20,23 @@ import time
 import urllib.request
 
 
+def answer_gaps(samples):
+    """(answer, next answer) times of consecutive answered requests, a request answered at its start plus
+    its latency (samples without one count as answered at once); and whether the probe ended still failing."""
+    answers = [t + (rest[0] if rest else 0.0) for t, body, *rest in samples if body is not None]
+    ended_failing = bool(samples) and samples[-1][1] is None
+    return list(itertools.pairwise(answers)), ended_failing
+
+
 def outage(samples):
-    """Longest client-visible gap: from the last success before a run of failures to the first success
-    after it; 0.0 without failures; None when the probe ended still failing."""
-    worst, last_ok, failing = 0.0, None, False
-    for t, body, *_latency in samples:
-        if body is None:
-            failing = True
-            continue
-        if failing and last_ok is not None:
-            worst = max(worst, t - last_ok)
-        failing, last_ok = False, t
-    return None if failing else worst
+    """Longest client-visible gap: the longest time between two answers, so a request answered late (its SYN
+    lost and sent again a second later) counts as the wait it was, as do failures; at one request every
+    INTERVAL s that is INTERVAL at best. Failures before the first answer have no start and do not count;
+    0.0 with fewer than two answers; None when the probe ended still failing."""
+    gaps, ended_failing = answer_gaps(samples)
+    if ended_failing:
+        return None
+    return max((b - a for a, b in gaps), default=0.0)
 
 
 def summary(samples, interval, timeout):

@@ -11,15 +11,19 @@ import pytest
     ("samples", "expected"),
     [
         ([], 0.0),
-        ([[0.0, "a"], [0.1, "b"], [0.2, "a"]], 0.0),
-        # last success at 0.1, failures, first success at 3.0
+        ([[0.0, "a"]], 0.0),
+        # answers every 0.1 s: the cadence itself
+        ([[0.0, "a"], [0.1, "b"], [0.2, "a"]], 0.1),
+        # last answer at 0.1, failures, next answer at 3.0
         ([[0.0, "a"], [0.1, "b"], [1.1, None], [2.1, None], [3.0, "b"]], 2.9),
         # two outages: the longest counts
         ([[0.0, "a"], [1.0, None], [2.0, "a"], [3.0, None], [4.0, None], [6.5, "b"]], 4.5),
-        # failures before the first success have no start: not an outage we can measure
-        ([[0.0, None], [1.0, "a"], [1.1, "b"]], 0.0),
+        # failures before the first answer have no start: not an outage we can measure
+        ([[0.0, None], [1.0, "a"], [1.1, "b"]], 0.1),
         # still failing at the end: never recovered
         ([[0.0, "a"], [1.0, None]], None),
+        # no failure, but a request answered 1.02 s after it started (its SYN sent again): the client waited
+        ([[0.0, "a", 0.01], [0.05, "b", 1.02], [1.1, "a", 0.01]], 1.06),
     ],
 )
 def test_outage(samples, expected):
@@ -50,10 +54,10 @@ def test_probe_stops_when_the_stop_file_exists(tmp_path):
     assert probe.probe("http://127.0.0.1:9/", 60, 0.1, 0.5, str(stop)) == []
 
 
-def test_samples_with_latency_count_as_before():
-    """probe() writes [time, body, latency]: the outage and the summary read only the first two fields."""
+def test_samples_with_latency_count_from_their_answers():
+    """probe() writes [time, body, latency]: a request is answered at its time plus its latency."""
     samples = [[0.0, "accp", 0.01], [0.1, None, 1.0], [1.1, None, 1.0], [2.0, "benet", 0.02]]
-    assert probe.outage(samples) == pytest.approx(2.0)
+    assert probe.outage(samples) == pytest.approx(2.01)
     assert probe.summary(samples, 0.1, 1.0)["failed"] == 2
     assert probe.summary(samples, 0.1, 1.0)["answers"] == ["accp", "benet"]
 
