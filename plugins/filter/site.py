@@ -10,6 +10,8 @@
 - site_vips / site_ports: the VIPs a real server holds on lo, the ports it serves.
 - site_interface: the interface that holds a host's address (lvs_realserver_interface, else its facts).
 - site_rollout_order: the directors in the order a rollout changes them (BACKUP first, MASTER last).
+- site_vrrp_instances: a director's VRRP instances (active-active, lvs_vrrp.instances) for the director role.
+- site_vip_plan: which director holds which VIPs when some directors run keepalived (the rollout check).
 
 The rules for single values live in plugin_utils/site_rules.py, shared with the roles' own checks.
 """
@@ -49,6 +51,14 @@ VRRP_FIELDS = {
     "track_scripts": None,
     "notify": None,  # checked with NOTIFY_FIELDS
     "sync": None,  # checked with SYNC_FIELDS
+    "instances": None,  # active-active: checked with SITE_INSTANCE_FIELDS
+}
+# lvs_vrrp.instances[N]: several VRRP instances, each with its VIPs and every director's priority in it.
+SITE_INSTANCE_FIELDS = {
+    "name": rules.pattern(rules.NAME),
+    "virtual_router_id": rules.integer(1, 255, "a VRRP router id (unique on the segment)"),
+    "vips": None,  # each a VIP of lvs_services, in one instance only
+    "priorities": None,  # a mapping of every director to its priority
 }
 
 
@@ -81,6 +91,11 @@ def _in(addr, net):
 
 def _vips(services):
     return {str(s.get("vip")) for s in services or [] if isinstance(s, Mapping)}
+
+
+def _vips_canonical(services):
+    """The services' VIPs that are addresses, written canonically (as an instance's VIPs are compared)."""
+    return {str(a) for a in (rules.ip_address(v) for v in _vips(services)) if a is not None}
 
 
 def resolve_address(hv: Mapping, host: str, net, vips=()):
@@ -171,9 +186,77 @@ def _check_service(chk, idx, svc, net, hostvars, host_addresses):
             chk.add(rname, f"{host} ({host_addresses[host]}) is not IPv{vip.version} like the VIP {vip}")
 
 
-def _check_vrrp(chk, vrrp, hostvars, directors, net, host_addresses):
-    if not chk.fields(VRRP, vrrp, VRRP_FIELDS, required=("virtual_router_id",)):
+def _check_instances(chk, vrrp, directors, vips):
+    """Active-active (lvs_vrrp.instances): each instance named once with its own router id, each VIP of
+    lvs_services in exactly one instance, every director given its own priority in every instance (the highest
+    is the instance's MASTER). The host variables lvs_vrrp_state and lvs_vrrp_priority are not read then."""
+    var = f"{VRRP}.instances"
+    for key in ("name", "virtual_router_id"):
+        if key in vrrp:
+            chk.add(f"{VRRP}.{key}", f"not used with {var}: each instance has its own {key}; remove it")
+    if vrrp.get("preempt") is False:
+        # The rollout check and the maintenance would have to accept any director for each instance's VIPs.
+        chk.add(f"{VRRP}.preempt", f"false is not supported with {var} yet; leave it out (or use preempt_delay)")
+    names, ids, placed = {}, {}, {}
+    before = len(chk.errors)
+    for idx, inst in enumerate(chk.list_of(var, vrrp["instances"], lambda _v: None, allow_empty=False)):
+        ivar = f"{var}[{idx}]"
+        if not chk.fields(ivar, inst, SITE_INSTANCE_FIELDS, required=tuple(SITE_INSTANCE_FIELDS)):
+            continue
+        for key, seen in (("name", names), ("virtual_router_id", ids)):
+            value = inst.get(key)
+            if key in inst and SITE_INSTANCE_FIELDS[key](value) is None:
+                if value in seen:
+                    chk.add(f"{ivar}.{key}", f"{value} is also {var}[{seen[value]}]'s; each instance needs its own")
+                seen.setdefault(value, idx)
+        if "vips" in inst:
+            for vidx, vip in enumerate(chk.list_of(f"{ivar}.vips", inst["vips"], rules.address, allow_empty=False)):
+                if rules.address(vip) is not None:
+                    continue
+                canonical = str(rules.ip_address(vip))
+                if canonical not in vips:
+                    chk.add(f"{ivar}.vips[{vidx}]", f"{vip} is the VIP of no service in {SERVICES}")
+                elif canonical in placed:
+                    chk.add(
+                        f"{ivar}.vips[{vidx}]", f"{vip} is also in {placed[canonical]}; a VIP belongs to one instance"
+                    )
+                placed.setdefault(canonical, ivar)
+        if "priorities" in inst:
+            _check_priorities(chk, f"{ivar}.priorities", inst["priorities"], directors)
+    vips_read = not any(".vips" in e or e.startswith(f"{var}:") for e in chk.errors[before:])
+    if vips_read:  # every instance's VIPs were read: each VIP of the services must have found one
+        for vip in sorted(vips - set(placed)):
+            chk.add(var, f"{vip} ({SERVICES}) is in no instance; each VIP belongs to exactly one")
+
+
+def _check_priorities(chk, var, priorities, directors):
+    if not isinstance(priorities, Mapping):
+        chk.add(var, f"{rules.show(priorities)} is not a mapping of each director to its priority")
+        return
+    for host in priorities:
+        if host not in directors:
+            chk.add(f"{var}.{host}", f"{rules.show(host)} is not a director ({', '.join(directors)})")
+    by_priority = {}
+    for host in directors:
+        if host not in priorities:
+            chk.add(var, f"{host} has no priority here; give every director its own")
+        elif chk.value(f"{var}.{host}", priorities[host], rules.integer(1, 255, "a VRRP priority")):
+            by_priority.setdefault(priorities[host], []).append(host)
+    for prio, hosts in sorted(by_priority.items()):
+        if len(hosts) > 1:
+            chk.add(
+                var,
+                f"{' and '.join(hosts)} share priority {prio}; the highest is the instance's MASTER, so each "
+                "director needs its own",
+            )
+
+
+def _check_vrrp(chk, vrrp, hostvars, directors, net, host_addresses, vips=frozenset()):
+    multi = isinstance(vrrp, Mapping) and "instances" in vrrp
+    if not chk.fields(VRRP, vrrp, VRRP_FIELDS, required=() if multi else ("virtual_router_id",)):
         vrrp = {}
+    if multi:
+        _check_instances(chk, vrrp, directors, vips)
     version = vrrp.get("version", 2)
     if "sync" in vrrp:
         chk.fields(f"{VRRP}.sync", vrrp["sync"], rules.SYNC_FIELDS)
@@ -189,14 +272,16 @@ def _check_vrrp(chk, vrrp, hostvars, directors, net, host_addresses):
         hv = _hostvars_of(hostvars, host)
         state, prio = hv.get("lvs_vrrp_state"), hv.get("lvs_vrrp_priority")
         interface = hv.get("lvs_director_interface", "ens33")
+        if chk.value(f"{host}: lvs_director_interface", interface, rules.pattern(rules.INTERFACE)):
+            interfaces.setdefault(str(interface), []).append(host)
+        if multi:
+            continue  # the instances give each director its priorities; the states follow from them
         if state not in rules.VRRP_STATES:
             chk.add(host, f"lvs_vrrp_state {rules.show(state)} is not MASTER or BACKUP (set it in host_vars/{host})")
         if not rules.is_int(prio) or not 1 <= prio <= 255:
             chk.add(host, f"lvs_vrrp_priority {rules.show(prio)} is not in 1..255 (set it in host_vars/{host})")
         else:
             states[host] = (state, prio)
-        if chk.value(f"{host}: lvs_director_interface", interface, rules.pattern(rules.INTERFACE)):
-            interfaces.setdefault(str(interface), []).append(host)
     if "vip_label" in vrrp:
         # One label for every director: it must suit each interface (leave it out and each director labels
         # the VIPs <its interface>:0).
@@ -327,7 +412,7 @@ def site_check(model, hostvars, directors):
             chk.value(
                 f"{host}: lvs_realserver_interface", hv["lvs_realserver_interface"], rules.pattern(rules.INTERFACE)
             )
-    _check_vrrp(chk, model.get(VRRP), hostvars, directors, net, host_addresses)
+    _check_vrrp(chk, model.get(VRRP), hostvars, directors, net, host_addresses, _vips_canonical(services))
     return chk.errors
 
 
@@ -441,6 +526,54 @@ def site_rollout_order(directors, hostvars):
     return sorted(directors or [], key=key)
 
 
+def site_vrrp_instances(vrrp, host):
+    """`host`'s VRRP instances for the director role (director_vrrp_instances) from lvs_vrrp.instances: each
+    instance's name, router id, VIPs (canonical), the host's priority there, and state MASTER where that
+    priority is the instance's highest, BACKUP elsewhere; BACKUP on every director when preemption is off or
+    delayed (keepalived ignores both on an initial MASTER), the priorities electing the first MASTER. [] when
+    lvs_vrrp has no instances (one instance from lvs_vrrp and the host's lvs_vrrp_state/priority)."""
+    if not isinstance(vrrp, Mapping):
+        raise AnsibleFilterError("site_vrrp_instances: expects lvs_vrrp, a mapping")
+    all_backup = vrrp.get("preempt") is False or (vrrp.get("preempt_delay") or 0) > 0
+    out = []
+    for inst in vrrp.get("instances") or []:
+        priorities = inst["priorities"]
+        if host not in priorities:
+            raise AnsibleFilterError(
+                f"site_vrrp_instances: {host} has no priority in {inst['name']}; run the preflight"
+            )
+        mine = priorities[host]
+        master = not all_backup and all(mine > p for other, p in priorities.items() if other != host)
+        out.append(
+            {
+                "name": inst["name"],
+                "virtual_router_id": inst["virtual_router_id"],
+                "state": "MASTER" if master else "BACKUP",
+                "priority": mine,
+                "vips": [str(ipaddress.ip_address(str(v))) for v in inst["vips"]],
+            }
+        )
+    return out
+
+
+def site_vip_plan(vrrp, active, hostvars, vips):
+    """Where the priorities put the VIPs when the directors in `active` run keepalived (with preemption):
+    {director: [VIPs it holds, in the order of `vips`]} for every director of `active`. One instance: the
+    MASTER of the rollout order (site_rollout_order's last) holds them all; several (lvs_vrrp.instances): each
+    instance's VIPs go to its active director of highest priority."""
+    active = list(active or [])
+    plan = {host: set() for host in active}
+    instances = (vrrp or {}).get("instances") if isinstance(vrrp, Mapping) else None
+    if active and not instances:
+        plan[site_rollout_order(active, hostvars)[-1]] = {str(v) for v in vips}
+    for inst in instances or []:
+        running = [h for h in active if h in inst["priorities"]]
+        if running:
+            elected = max(running, key=lambda h: inst["priorities"][h])
+            plan[elected] |= {str(ipaddress.ip_address(str(v))) for v in inst["vips"]}
+    return {host: [str(v) for v in vips if str(v) in held] for host, held in plan.items()}
+
+
 class FilterModule:
     """lvs.ha site model filters."""
 
@@ -454,4 +587,6 @@ class FilterModule:
             "site_ports": site_ports,
             "site_interface": site_interface,
             "site_rollout_order": site_rollout_order,
+            "site_vrrp_instances": site_vrrp_instances,
+            "site_vip_plan": site_vip_plan,
         }

@@ -50,6 +50,11 @@ def test_example_fast_inventory_passes():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_example_active_inventory_passes():
+    result = preflight("-i", "inventories/example-active")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("bad", BAD_INPUTS, ids=[b["name"] for b in BAD_INPUTS])
 def test_bad_input_stops_the_preflight_naming_the_variable(bad):
     result = preflight("-i", "inventories/lab", "-e", json.dumps(bad["vars"]))

@@ -150,3 +150,67 @@ def test_the_role_check_refuses_what_the_site_hands_it(vrrp, state, message, tmp
     result = render_site("inventories/example-fast", tmp_path, ifname, "--limit", "lb1*", "-e", json.dumps(extra))
     assert result.returncode != 0 and message in result.stdout, result.stdout[-3000:]
     assert not (tmp_path / "lb1.mgmt.example.com.conf").exists()
+
+
+def test_active_active_renders_one_instance_per_vip_master_on_each_director(tmp_path):
+    """lvs_vrrp.instances on the lab's inventory: a second service on another VIP, dr1 the MASTER of the
+    first, dr2 of the second; both directors' files pass keepalived -t."""
+    ifname = need_keepalived()
+    site = yaml.safe_load((ROOT / "inventories/lab/group_vars/all/site.yml").read_text())
+    services = site["lvs_services"] + [dict(site["lvs_services"][0], name="web-b", vip="192.168.100.11")]
+    vrrp = {k: v for k, v in site["lvs_vrrp"].items() if k not in ("name", "virtual_router_id")}
+    vrrp |= {
+        "vip_label": f"{ifname}:0",
+        "sync": {"enabled": True},
+        "instances": [
+            {
+                "name": "VI_A",
+                "virtual_router_id": 51,
+                "vips": ["192.168.100.10"],
+                "priorities": {"dr1": 100, "dr2": 90},
+            },
+            {
+                "name": "VI_B",
+                "virtual_router_id": 52,
+                "vips": ["192.168.100.11"],
+                "priorities": {"dr1": 90, "dr2": 100},
+            },
+        ],
+    }
+    extra = {"lvs_vrrp": vrrp, "lvs_services": services}
+    result = render_site("inventories/lab", tmp_path, ifname, "-e", json.dumps(extra))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for host, a_state, b_state in (("dr1", "MASTER", "BACKUP"), ("dr2", "BACKUP", "MASTER")):
+        conf = (tmp_path / f"{host}.conf").read_text()
+        blocks = {name: conf.split(f"vrrp_instance {name} {{")[1].split("\n}")[0] for name in ("VI_A", "VI_B")}
+        assert f"state {a_state}" in blocks["VI_A"] and "virtual_router_id 51" in blocks["VI_A"], conf
+        assert f"state {b_state}" in blocks["VI_B"] and "virtual_router_id 52" in blocks["VI_B"], conf
+        assert "192.168.100.10/32" in blocks["VI_A"] and "192.168.100.11" not in blocks["VI_A"], conf
+        assert "192.168.100.11/32" in blocks["VI_B"] and "192.168.100.10" not in blocks["VI_B"], conf
+        # several instances: the sync daemon is not tied to one, and lvs.ha.maintenance has no offset to lower
+        assert f"lvs_sync_daemon {ifname} id 51" in lines(tmp_path / f"{host}.conf"), conf
+        assert "track_file" not in conf
+        assert len([t for t in lines(tmp_path / f"{host}.conf") if t.startswith("virtual_server ")]) == 2
+        checked = keepalived_test(conf, tmp_path)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_example_active_renders_two_instances_all_backup_with_the_delay(tmp_path):
+    ifname = need_keepalived()
+    result = render_site("inventories/example-active", tmp_path, ifname)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for host, www, api in (("lb1.mgmt.example.com", 100, 90), ("lb2.mgmt.example.com", 90, 100)):
+        conf = tmp_path / f"{host}.conf"
+        text = conf.read_text()
+        for name, router_id, priority, vip in (("VI_WWW", 61, www, "10.20.0.10"), ("VI_API", 62, api, "10.20.0.20")):
+            block = lines_of(text.split(f"vrrp_instance {name} {{")[1].split("\n}")[0])
+            for line in ("state BACKUP", f"virtual_router_id {router_id}", f"priority {priority}", "preempt_delay 5"):
+                assert line in block, (name, line, block)
+            assert any(t.startswith(f"{vip}/32 dev {ifname}") for t in block), block
+        assert f"lvs_sync_daemon {ifname} id 61" in lines(conf)
+        checked = keepalived_test(text, tmp_path)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def lines_of(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines()]

@@ -542,6 +542,8 @@ def test_filters_are_registered():
         "site_ports",
         "site_interface",
         "site_rollout_order",
+        "site_vrrp_instances",
+        "site_vip_plan",
     }
 
 
