@@ -93,9 +93,14 @@ def _vips(services):
     return {str(s.get("vip")) for s in services or [] if isinstance(s, Mapping)}
 
 
+def _canonical(vip):
+    """A VIP as Python's ipaddress writes it (how `ip addr` shows it, and how VIPs are compared)."""
+    return str(ipaddress.ip_address(str(vip)))
+
+
 def _vips_canonical(services):
     """The services' VIPs that are addresses, written canonically (as an instance's VIPs are compared)."""
-    return {str(a) for a in (rules.ip_address(v) for v in _vips(services)) if a is not None}
+    return {_canonical(v) for v in _vips(services) if rules.ip_address(v) is not None}
 
 
 def resolve_address(hv: Mapping, host: str, net, vips=()):
@@ -198,33 +203,35 @@ def _check_instances(chk, vrrp, directors, vips):
         # The rollout check and the maintenance would have to accept any director for each instance's VIPs.
         chk.add(f"{VRRP}.preempt", f"false is not supported with {var} yet; leave it out (or use preempt_delay)")
     names, ids, placed = {}, {}, {}
-    before = len(chk.errors)
-    for idx, inst in enumerate(chk.list_of(var, vrrp["instances"], lambda _v: None, allow_empty=False)):
+    instances = vrrp["instances"]
+    # whether every instance's VIPs could be read: only then can a VIP of the services be found in none
+    vips_read = isinstance(instances, list) and len(instances) > 0
+    for idx, inst in enumerate(chk.list_of(var, instances, lambda _v: None, allow_empty=False)):
         ivar = f"{var}[{idx}]"
         if not chk.fields(ivar, inst, SITE_INSTANCE_FIELDS, required=tuple(SITE_INSTANCE_FIELDS)):
+            vips_read = False
             continue
-        for key, seen in (("name", names), ("virtual_router_id", ids)):
-            value = inst.get(key)
-            if key in inst and SITE_INSTANCE_FIELDS[key](value) is None:
-                if value in seen:
-                    chk.add(f"{ivar}.{key}", f"{value} is also {var}[{seen[value]}]'s; each instance needs its own")
-                seen.setdefault(value, idx)
+        rules.check_own_name_and_id(chk, var, idx, inst, SITE_INSTANCE_FIELDS, names, ids)
+        inst_vips = inst.get("vips")
+        vips_read = vips_read and isinstance(inst_vips, list) and len(inst_vips) > 0
         if "vips" in inst:
-            for vidx, vip in enumerate(chk.list_of(f"{ivar}.vips", inst["vips"], rules.address, allow_empty=False)):
+            for vidx, vip in enumerate(chk.list_of(f"{ivar}.vips", inst_vips, rules.address, allow_empty=False)):
                 if rules.address(vip) is not None:
+                    vips_read = False
                     continue
-                canonical = str(rules.ip_address(vip))
+                canonical = _canonical(vip)
                 if canonical not in vips:
                     chk.add(f"{ivar}.vips[{vidx}]", f"{vip} is the VIP of no service in {SERVICES}")
+                    vips_read = False
                 elif canonical in placed:
                     chk.add(
                         f"{ivar}.vips[{vidx}]", f"{vip} is also in {placed[canonical]}; a VIP belongs to one instance"
                     )
+                    vips_read = False
                 placed.setdefault(canonical, ivar)
         if "priorities" in inst:
             _check_priorities(chk, f"{ivar}.priorities", inst["priorities"], directors)
-    vips_read = not any(".vips" in e or e.startswith(f"{var}:") for e in chk.errors[before:])
-    if vips_read:  # every instance's VIPs were read: each VIP of the services must have found one
+    if vips_read:
         for vip in sorted(vips - set(placed)):
             chk.add(var, f"{vip} ({SERVICES}) is in no instance; each VIP belongs to exactly one")
 
@@ -240,7 +247,7 @@ def _check_priorities(chk, var, priorities, directors):
     for host in directors:
         if host not in priorities:
             chk.add(var, f"{host} has no priority here; give every director its own")
-        elif chk.value(f"{var}.{host}", priorities[host], rules.integer(1, 255, "a VRRP priority")):
+        elif chk.value(f"{var}.{host}", priorities[host], rules.INSTANCE_FIELDS["priority"]):
             by_priority.setdefault(priorities[host], []).append(host)
     for prio, hosts in sorted(by_priority.items()):
         if len(hosts) > 1:
@@ -550,7 +557,7 @@ def site_vrrp_instances(vrrp, host):
                 "virtual_router_id": inst["virtual_router_id"],
                 "state": "MASTER" if master else "BACKUP",
                 "priority": mine,
-                "vips": [str(ipaddress.ip_address(str(v))) for v in inst["vips"]],
+                "vips": [_canonical(v) for v in inst["vips"]],
             }
         )
     return out
@@ -570,7 +577,7 @@ def site_vip_plan(vrrp, active, hostvars, vips):
         running = [h for h in active if h in inst["priorities"]]
         if running:
             elected = max(running, key=lambda h: inst["priorities"][h])
-            plan[elected] |= {str(ipaddress.ip_address(str(v))) for v in inst["vips"]}
+            plan[elected] |= {_canonical(v) for v in inst["vips"]}
     return {host: [str(v) for v in vips if str(v) in held] for host, held in plan.items()}
 
 

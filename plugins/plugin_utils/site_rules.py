@@ -394,6 +394,17 @@ INSTANCE_FIELDS = {
 }
 
 
+def check_own_name_and_id(chk: Checker, var: str, idx: int, inst: Mapping, fields: Mapping, names, ids) -> None:
+    """The name and router id of instance `idx` of `var`, each unlike the earlier instances' (names and ids map
+    each good value seen so far to its instance's index)."""
+    for key, seen in (("name", names), ("virtual_router_id", ids)):
+        value = inst.get(key)
+        if fields[key](value) is None:
+            if value in seen:
+                chk.add(f"{var}[{idx}].{key}", f"{value} is also {var}[{seen[value]}]'s; each instance needs its own")
+            seen.setdefault(value, idx)
+
+
 def check_instances(chk: Checker, var: str, instances) -> list[str]:
     """Several VRRP instances on one director (active-active): each name, router id and VIP once. Returns the
     variables of the instances whose initial state is MASTER."""
@@ -403,12 +414,7 @@ def check_instances(chk: Checker, var: str, instances) -> list[str]:
         ivar = f"{var}[{idx}]"
         if not chk.fields(ivar, inst, INSTANCE_FIELDS, required=tuple(INSTANCE_FIELDS)):
             continue
-        for key, seen in (("name", names), ("virtual_router_id", ids)):
-            value = inst.get(key)
-            if INSTANCE_FIELDS[key](value) is None:
-                if value in seen:
-                    chk.add(f"{ivar}.{key}", f"{value} is also {var}[{seen[value]}]'s; each instance needs its own")
-                seen.setdefault(value, idx)
+        check_own_name_and_id(chk, var, idx, inst, INSTANCE_FIELDS, names, ids)
         if "vips" in inst:
             for vidx, vip in enumerate(chk.list_of(f"{ivar}.vips", inst["vips"], address, allow_empty=False)):
                 if address(vip) is None:

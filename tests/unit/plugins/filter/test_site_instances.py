@@ -46,6 +46,7 @@ INSTANCE = ["lvs_vrrp", "instances", 1]
 FAULTS = [
     (["lvs_vrrp", "instances"], [], "lvs_vrrp.instances: must not be empty"),
     (["lvs_vrrp", "instances"], "VI_A", "lvs_vrrp.instances: 'VI_A' is not a list"),
+    (INSTANCE, "VI_B", "lvs_vrrp.instances[1]: 'VI_B' is not a mapping"),
     ([*INSTANCE, "name"], "VI_A", "lvs_vrrp.instances[1].name: VI_A is also lvs_vrrp.instances[0]'s"),
     ([*INSTANCE, "name"], "VI B\n}", "lvs_vrrp.instances[1].name: 'VI B\\n}' is not allowed"),
     ([*INSTANCE, "virtual_router_id"], 51, "lvs_vrrp.instances[1].virtual_router_id: 51 is also"),
