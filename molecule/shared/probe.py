@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A client-side prober, bounded in time: one HTTP request every INTERVAL s (each with a TIMEOUT s timeout)
-for DURATION s at most, or until the file STOP exists, then a summary with the client-visible outage.
+for DURATION s at most, or until the file STOP exists (one an earlier probe left is removed at the start), then a
+summary with the client-visible outage.
 
     probe.py URL DURATION [INTERVAL] [TIMEOUT] [STOP]
 
@@ -12,6 +13,7 @@ drill can check that the window covered the failure it caused). Stdlib only: it 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -74,6 +76,9 @@ def main(argv):
     interval = float(argv[3]) if len(argv) > 3 else 0.1
     timeout = float(argv[4]) if len(argv) > 4 else 1.0
     stop = argv[5] if len(argv) > 5 else None
+    if stop:  # the stop file of an earlier probe ends nothing of this one
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(stop)
     samples = probe(url, duration, interval, timeout, stop)
     print(json.dumps({"summary": summary(samples, interval, timeout)}), flush=True)
     return 0

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import probe  # molecule/shared/probe.py, on the path through pytest.ini (pythonpath)
 import pytest
 
@@ -70,3 +72,13 @@ def test_probe_records_each_request_latency():
         assert body is None
         assert 0 <= latency < 0.5
         assert t > 0
+
+
+def test_main_removes_the_stop_file_an_earlier_probe_left(tmp_path, capsys):
+    """A stop file left from the last drill is gone when main() starts: this probe runs its course."""
+    stop = tmp_path / "stop"
+    stop.touch()
+    assert probe.main(["probe.py", "http://127.0.0.1:9/", "0.25", "0.1", "0.5", str(stop)]) == 0
+    assert not stop.exists()
+    summary = json.loads(capsys.readouterr().out.splitlines()[-1])["summary"]
+    assert summary["probes"] > 0
