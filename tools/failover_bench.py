@@ -33,8 +33,9 @@ watcher that writes when the VIP comes and goes (CLOCK_BOOTTIME, /proc/uptime: t
 * failback: dr1's cable pulled, dr2 takes over, then the client starts and the cable goes back in: dr1
   preempts; takeover = the VIP back on dr1, from the plug;
 * reload: `systemctl reload keepalived` on dr1; takeover = the VIP on dr2 if it ever moved (it should not);
-* weight_change: the site playbook (directors only) with web1 at weight 2, then again with the profile's own
-  weights; takeover as for reload; the event is the start of the first playbook run.
+* weight_change: the site playbook (directors only) with web1's weight changed: to 2 in a profile's odd runs, back
+  to the profile's own weight in its even runs (one site run each); takeover as for reload; the event is the
+  start of the playbook run.
 
 Writes docs/bench/failover.json ({"profiles": {PROFILE: {EVENT: {"outage_s": [...], "failed": [...],
 "broken_downloads": [...], "takeover_s": [...], "baseline_s": [...]}}}, one item per run, and metadata: date, command, commit,
@@ -158,7 +159,7 @@ STAYS = ("reload", "weight_change")
 BOOT_S = 90  # python -m lab up
 FIRST_SITE_S = 480  # the first site run on fresh hosts (packages)
 SITE_S = 300  # a site run that changes the VRRP profile (every host)
-SITE_DIRECTORS_S = 180  # a site run limited to the directors (weight_change, twice per run)
+SITE_DIRECTORS_S = 180  # a site run limited to the directors (weight_change, once per run)
 RESTORE_S = 20  # cables in, keepalived started, the pair checked
 SETUP_S = 20  # the prober, the downloader and the download file put in place
 COLLECT_S = 5  # stop file, the last download, the watcher's log fetched
@@ -283,7 +284,7 @@ def event_seconds(event: str) -> float:
     if event == "failback":
         window += TAKEOVER_WAIT_S / 3  # the pull and dr2's takeover before the client starts
     if event == "weight_change":
-        window += 2 * SITE_DIRECTORS_S
+        window += SITE_DIRECTORS_S
     return RESTORE_S + window
 
 
@@ -700,6 +701,7 @@ class Bench:
         self.interface = variables["lvs_director_interface"]
         self.real_servers = [self.address(rs["host"]) for rs in self.service["real_servers"]]
         self.run_id = 0
+        self.weighted = False  # weight_change: web1 at WEIGHT now (alternates run by run)
 
     @staticmethod
     def address(host: str) -> str:
@@ -813,6 +815,7 @@ class Bench:
         self.restore_links()
         self.stop_pair()
         self.r.run(self.site(extra), timeout=SITE_TIMEOUT_S)
+        self.weighted = False  # web1 at the profile's weight (weight_change alternates from there)
 
     # -- one run --
 
@@ -822,7 +825,7 @@ class Bench:
         self.run_id += 1
         self.r.say(f"{profile} {event}: a healthy pair first")
         self.restore()
-        window = PRE_S + POST_S[event] + (2 * SITE_TIMEOUT_S if event == "weight_change" else TAKEOVER_WAIT_S)
+        window = PRE_S + POST_S[event] + (SITE_TIMEOUT_S if event == "weight_change" else TAKEOVER_WAIT_S)
         watched = MASTER if event == "failback" else BACKUP
         log = f"/run/lvs-ha-bench-vip-{self.run_id}.log"
         # killed when its log is read; bounded in case that never happens (the waits of a failback included)
@@ -914,17 +917,21 @@ class Bench:
             out = self.r.run(ssh(MASTER, f"cut -d' ' -f1 /proc/uptime; systemctl {action} keepalived"))
             return float(out.split()[0]) if out.strip() else 0.0
         if event == "weight_change":
-            t0 = self.now(MASTER)
-            changed = OUT / f"{profile}-weight.json"
-            body = json.dumps(extra_vars(self.vars, profile, weight=WEIGHT), indent=1)
-            if self.r.dry:
-                self.r.out(f"    # {changed.relative_to(REPO)}: {json.dumps(json.loads(body))}")
+            # One site run per run, the weight alternating: to WEIGHT, then back to the profile's own.
+            self.weighted = not self.weighted
+            if self.weighted:
+                extra = OUT / f"{profile}-weight.json"
+                body = json.dumps(extra_vars(self.vars, profile, weight=WEIGHT), indent=1)
+                if self.r.dry:
+                    self.r.out(f"    # {extra.relative_to(REPO)}: {json.dumps(json.loads(body))}")
+                else:
+                    extra.write_text(body + "\n")
+                self.r.say(f"{profile} weight_change: the site with web1 at weight {WEIGHT} (directors only)")
             else:
-                changed.write_text(body + "\n")
-            self.r.say(f"{profile} weight_change: the site with web1 at weight {WEIGHT} (directors only)")
-            self.r.run(self.site(changed, limit="localhost,directors"), timeout=SITE_TIMEOUT_S)
-            self.r.say(f"{profile} weight_change: the site with the profile's weights again")
-            self.r.run(self.site(OUT / f"{profile}.json", limit="localhost,directors"), timeout=SITE_TIMEOUT_S)
+                extra = OUT / f"{profile}.json"
+                self.r.say(f"{profile} weight_change: the site with the profile's weights again (directors only)")
+            t0 = self.now(MASTER)
+            self.r.run(self.site(extra, limit="localhost,directors"), timeout=SITE_TIMEOUT_S)
             return t0
         raise ValueError(f"unknown event {event}")
 

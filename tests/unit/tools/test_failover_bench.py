@@ -475,7 +475,7 @@ def test_bad_arguments(argv, capsys):
 def test_estimate():
     one = fb.event_seconds("crash")
     assert one == fb.RESTORE_S + fb.PRE_S + fb.POST_S["crash"] + fb.DOWNLOAD_S + fb.COLLECT_S
-    assert fb.event_seconds("weight_change") > 2 * fb.SITE_DIRECTORS_S
+    assert fb.event_seconds("weight_change") > fb.SITE_DIRECTORS_S
     fixed = fb.SETUP_S + 2 * fb.SITE_S
     assert fb.estimate(["v3-fast"], ["crash"], 3, boot=False) == pytest.approx(fixed + 3 * one)
     assert fb.estimate(["v3-fast"], ["crash"], 3) == pytest.approx(fb.BOOT_S + fb.FIRST_SITE_S + fixed + 3 * one)
@@ -758,3 +758,27 @@ def test_the_bench_stops_when_no_attempt_counts():
     with pytest.raises(fb.NotCounted):
         fb.counted_run(bench, fb.Runner(), "v3-fast", "crash")
     assert bench.calls == fb.ATTEMPTS
+
+
+def test_weight_change_alternates_one_site_run_per_run(variables):
+    """Run 1 of a profile sets web1 to WEIGHT, run 2 puts the profile's weight back, run 3 sets WEIGHT again:
+    one directors-only site run each; a deploy starts over from the profile's weights."""
+    lines: list[str] = []
+    bench = fb.Bench(fb.Runner(dry=True, out=lines.append), variables)
+
+    def site_runs():
+        runs = [line for line in lines if "ansible-playbook site.yml" in line]
+        lines.clear()
+        return runs
+
+    expected = []
+    for weighted in (True, False, True):
+        bench.event("v3-fast", "weight_change")
+        runs = site_runs()
+        assert len(runs) == 1 and "--limit localhost,directors" in runs[0]
+        expected.append("v3-fast-weight.json" if weighted else "v3-fast.json")
+        assert f"-e @.build/bench-failover/{expected[-1]}" in runs[0]
+    bench.deploy("v3-fast")
+    site_runs()
+    bench.event("v3-fast", "weight_change")
+    assert "-e @.build/bench-failover/v3-fast-weight.json" in site_runs()[0]
