@@ -802,16 +802,20 @@ class Bench:
         for host in (MASTER, BACKUP):
             self.r.run(ssh(host, STOP_KEEPALIVED))
 
+    def extra_file(self, name: str, variables: dict) -> Path:
+        """The extra vars file of a site run, OUT/name, written (shown on a dry run)."""
+        path = OUT / name
+        if self.r.dry:
+            self.r.out(f"    # {path.relative_to(REPO)}: {json.dumps(variables)}")
+        else:
+            path.write_text(json.dumps(variables, indent=1) + "\n")
+        return path
+
     def deploy(self, profile: str | None) -> None:
         """The site with a profile (None: as it ships), from both keepalived stopped."""
         extra = None
         if profile is not None:
-            extra = OUT / f"{profile}.json"
-            body = json.dumps(extra_vars(self.vars, profile), indent=1)
-            if self.r.dry:
-                self.r.out(f"    # {extra.relative_to(REPO)}: {json.dumps(json.loads(body))}")
-            else:
-                extra.write_text(body + "\n")
+            extra = self.extra_file(f"{profile}.json", extra_vars(self.vars, profile))
         self.restore_links()
         self.stop_pair()
         self.r.run(self.site(extra), timeout=SITE_TIMEOUT_S)
@@ -920,12 +924,7 @@ class Bench:
             # One site run per run, the weight alternating: to WEIGHT, then back to the profile's own.
             self.weighted = not self.weighted
             if self.weighted:
-                extra = OUT / f"{profile}-weight.json"
-                body = json.dumps(extra_vars(self.vars, profile, weight=WEIGHT), indent=1)
-                if self.r.dry:
-                    self.r.out(f"    # {extra.relative_to(REPO)}: {json.dumps(json.loads(body))}")
-                else:
-                    extra.write_text(body + "\n")
+                extra = self.extra_file(f"{profile}-weight.json", extra_vars(self.vars, profile, weight=WEIGHT))
                 self.r.say(f"{profile} weight_change: the site with web1 at weight {WEIGHT} (directors only)")
             else:
                 extra = OUT / f"{profile}.json"
