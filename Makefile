@@ -8,7 +8,7 @@ HOST ?= dr1
 
 .DEFAULT_GOAL := help
 .PHONY: help venv lab lab-setup lab-up lab-status lab-shell lab-reboot lab-down lab-bench bench-ipvs bench-failover \
-        test unit sanity integration integration-netns integration-ipvs smoke molecule lab-tests lint \
+        test unit unit-checkout sanity integration integration-netns integration-ipvs smoke molecule lab-tests lint \
         tarball installed role-readmes docs release-check clean
 
 help:
@@ -82,17 +82,25 @@ lab: lab-up
 	$(LAB) demo
 
 # ---- tests -----------------------------------------------------------------------------------
-# lab-setup before unit: it installs keepalived on this machine, which the unit tests of keepalived.conf run
-# (`keepalived -t`; they fail in CI without it, and skip elsewhere). One phase after the other, stopping at the
-# first that fails, then the time of each and of each molecule step (tools/phases.py): CI keeps only the end of
-# the output, and has a time budget.
-TEST_PHASES := lint lab-setup unit sanity integration lab-tests
+# Every unit test runs once: sanity runs those the tarball ships (plugins, playbooks, roles) under `ansible-test
+# units`, unit-checkout the others (the lab tool, the molecule helpers, tools/); `make unit` runs them all again
+# (about 100 s more of the budget). lab-setup before sanity: it installs keepalived on this machine, which the
+# unit tests of keepalived.conf run (`keepalived -t`; they fail in CI without it, and skip elsewhere). One phase
+# after the other, stopping at the first that fails, then the time of each and of each molecule step
+# (tools/phases.py): CI keeps only the end of the output, and has a time budget.
+TEST_PHASES := lint lab-setup unit-checkout sanity integration lab-tests
 test: venv
 	MAKE="$(MAKE)" $(PY) tools/phases.py $(TEST_PHASES) --molecule-log $(MOLECULE_LOG)
 
 # tests/unit (pytest.ini's testpaths; pytest.ini holds the options of every pytest run).
 unit: venv
 	$(PY) -m pytest
+
+# The unit tests of what the tarball leaves out (galaxy.yml's build_ignore), so `ansible-test units` in sanity
+# does not run them.
+UNIT_CHECKOUT := tests/unit/lab tests/unit/molecule tests/unit/tools
+unit-checkout: venv
+	$(PY) -m pytest $(UNIT_CHECKOUT)
 
 # ruff (its rules, and the code is as ruff format writes it), the role READMEs are what their argument specs
 # generate, ansible-lint, the docs of modules, filters and roles (schema, markup, references), then the changelog:
@@ -148,8 +156,11 @@ release-check: venv
 # Then `ansible-test units` on the same copy: the unit tests the tarball ships, as a user of the collection runs
 # them. --venv: ansible-test makes the venv it runs them in and installs its test tools (pytest-xdist, ...)
 # and tests/unit/requirements.txt there, from PyPI; .venv stays as requirements-dev.txt makes it.
+# ansible-test passes no CI variable to the tests, so a test that fails in CI when a tool is missing skips
+# there: in CI, a skip fails sanity.
 # Last, Galaxy's import checks on the tarball (as make release-check, about 20 s), where a missing repository
 # in galaxy.yml is reported and let pass (--repository-optional): that one is for make release-check to stop.
+SANITY_JUNIT := .build/sanity/ansible_collections/lvs/ha/tests/output/junit
 sanity: tarball
 	rm -rf .build/sanity && mkdir -p .build/sanity/ansible_collections/lvs/ha
 	tar -xzf .build/tarball/lvs-ha-*.tar.gz -C .build/sanity/ansible_collections/lvs/ha
@@ -157,6 +168,9 @@ sanity: tarball
 	cd .build/sanity/ansible_collections/lvs/ha && git init -q \
 	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test sanity --python 3.11 --color no \
 	  && PATH=$(CURDIR)/$(VENV)/bin:$$PATH ansible-test units --venv --python 3.11 --color no
+	@if [ -n "$$CI" ] && grep -l 'skipped="[1-9]' $(SANITY_JUNIT)/*.xml; then \
+	  echo "sanity: ansible-test units skipped a test in CI (the reports above): a tool it needs is missing"; \
+	  exit 1; fi
 	$(IMPORT_CHECK) --repository-optional .build/tarball/lvs-ha-*.tar.gz
 
 integration: integration-netns integration-ipvs
