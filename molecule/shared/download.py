@@ -4,10 +4,12 @@ keeps crossing the network at the reading rate instead of landing in the kernel'
 (curl --limit-rate only slows the reading: with the default buffers a file of a few MB is on the client long
 before it is read, and the connection is idle when the director dies).
 
-    download.py URL RATE [RCVBUF] [TIMEOUT]
+    download.py URL RATE [RCVBUF] [TIMEOUT] [HOLD]
 
 Reads URL (HTTP/1.0, plain TCP) at RATE bytes/s with SO_RCVBUF RCVBUF bytes (16384 unless given) and a
-TIMEOUT s (10 unless given) limit on each read, then prints one JSON line: the status code, the
+TIMEOUT s (10 unless given) limit on each read; with HOLD, a file, the RATE holds only while HOLD exists and the
+rest is read at full speed once it is gone (a drill ends the download when the event it spans has been seen,
+not after a guess of seconds that a slower machine outlasts). Then it prints one JSON line: the status code, the
 Content-Length, the body bytes received, whether the body is complete, the error that broke it (a reset from
 a director that has never seen the connection, a timeout) and the seconds it took. Stdlib only: it runs on
 the lab's client with the system python3.
@@ -16,6 +18,7 @@ the lab's client with the system python3.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import time
@@ -37,7 +40,7 @@ def parse_head(raw):
     return status, length, end + 4
 
 
-def download(url, rate, rcvbuf=16384, timeout=10.0):
+def download(url, rate, rcvbuf=16384, timeout=10.0, hold=None):
     parts = urllib.parse.urlsplit(url)
     result = {"status": None, "length": None, "received": 0, "complete": False, "error": None}
     started = time.monotonic()
@@ -58,6 +61,10 @@ def download(url, rate, rcvbuf=16384, timeout=10.0):
                 if head is None:
                     raw += chunk
                     head = parse_head(raw)
+                if hold is not None and not os.path.exists(hold):
+                    rate = hold = None  # released: the rest at full speed
+                if rate is None:
+                    continue
                 # Sleep until the bytes read so far match RATE.
                 ahead = total / rate - (time.monotonic() - started)
                 if ahead > 0:
@@ -78,7 +85,8 @@ def main(argv):
         return 2
     rcvbuf = int(argv[3]) if len(argv) > 3 else 16384
     timeout = float(argv[4]) if len(argv) > 4 else 10.0
-    print(json.dumps(download(argv[1], float(argv[2]), rcvbuf, timeout)))
+    hold = argv[5] if len(argv) > 5 else None
+    print(json.dumps(download(argv[1], float(argv[2]), rcvbuf, timeout, hold)))
     return 0
 
 

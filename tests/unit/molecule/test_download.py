@@ -43,6 +43,16 @@ def test_a_whole_body_is_complete_and_read_at_the_rate():
     assert result["seconds"] >= 0.2  # 102400 bytes at 400000 bytes/s: not read faster than asked
 
 
+def test_a_hold_keeps_the_rate_until_its_file_is_gone(tmp_path):
+    hold = tmp_path / "hold"
+    hold.touch()
+    threading.Timer(0.5, hold.unlink).start()
+    url = serve_once(lambda conn: conn.sendall(head(len(BODY)) + BODY))
+    result = download.download(url, rate=1024, hold=str(hold))  # at the rate alone: 100 s
+    assert result["complete"] is True, result
+    assert 0.4 <= result["seconds"] < 10, result  # held half a second, then the rest at full speed
+
+
 def test_a_body_cut_short_is_not_complete():
     url = serve_once(lambda conn: conn.sendall(head(len(BODY)) + BODY[:1000]))
     result = download.download(url, rate=10_000_000)
