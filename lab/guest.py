@@ -106,11 +106,18 @@ ZIPCACHE = Path(__file__).with_name("hostpy") / "lvs_lab_zipcache.py"
 SITE_DIR = "usr/lib/python3/dist-packages"  # every Debian python3's site directory, whatever its version
 
 
-def seed_zipcache(upper: Path) -> None:
+# A fork server for the scripts Ansible pipes into python3, with the standard library already imported: see
+# lab/hostpy/lvs_lab_fork.py. Its .pth sorts before the zipcache's, so a python3 that hands its run over does not
+# load the cache itself (the server has it). Lab hosts only; LAB_FORK=0 leaves it out.
+FORK = Path(__file__).with_name("hostpy") / "lvs_lab_fork.py"
+
+
+def seed_hostpy(upper: Path, module: Path, pth: str) -> None:
+    """Put a module of lab/hostpy in the host's site directory with the .pth line that loads it."""
     site = upper / SITE_DIR
     site.mkdir(parents=True, exist_ok=True)
-    (site / ZIPCACHE.name).write_text(ZIPCACHE.read_text())
-    (site / "lvs_lab_zipcache.pth").write_text("import lvs_lab_zipcache\n")
+    (site / module.name).write_text(module.read_text())
+    (site / f"{module.stem}.pth").write_text(pth)
 
 
 def seed_layer(host: topology.Host, upper: Path, fresh: bool = False) -> None:
@@ -140,7 +147,9 @@ def seed_layer(host: topology.Host, upper: Path, fresh: bool = False) -> None:
     authorized.write_text(paths.USER_KEY.with_suffix(".pub").read_text())
     authorized.chmod(0o600)
     if os.environ.get("LAB_ZIPCACHE", "1") != "0":
-        seed_zipcache(upper)
+        seed_hostpy(upper, ZIPCACHE, "import lvs_lab_zipcache\n")
+    if os.environ.get("LAB_FORK", "1") != "0":
+        seed_hostpy(upper, FORK, "import lvs_lab_fork; lvs_lab_fork.hand_over()\n")
     if fresh:
         return
     os.setxattr(root, "trusted.overlay.opaque", b"y")  # the shared tree's /root stays hidden

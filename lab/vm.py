@@ -103,12 +103,14 @@ def lab_argv(image: Path, accel: str) -> list[str]:
     net = f"-netdev {topology.qemu_netdev()} -device virtio-net-pci,netdev=lab {hosts_tree_opts(tree)}"
     cache = os.environ.get("LAB_HOSTS_TREE_CACHE", "loose")  # `none` measures the lab without the cache
     zipcache = os.environ.get("LAB_ZIPCACHE", "1")  # `0` measures the hosts without lab/hostpy's cache
+    fork = os.environ.get("LAB_FORK", "1")  # `0` measures the hosts without lab/hostpy's fork server
     guest = shlex.join(
         [
             "env",
             f"LAB_STATE={paths.STATE}",
             f"LAB_HOSTS_TREE_CACHE={cache}",
             f"LAB_ZIPCACHE={zipcache}",
+            f"LAB_FORK={fork}",
             f"LAB_ROOTS={mode}",
             f"LAB_RELEASE={release}",
             str(paths.VENV_BIN / "python"),

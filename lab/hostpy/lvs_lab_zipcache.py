@@ -11,8 +11,6 @@ Loaded at Python start by lvs_lab_zipcache.pth. Not part of the collection: the 
 """
 
 import _imp
-import contextlib
-import hashlib
 import marshal
 import os
 import sys
@@ -23,19 +21,28 @@ _TAG = sys.implementation.cache_tag or "none"
 _compile_source = zipimport._compile_source
 
 
+# hashlib is imported here, not at the top: every python3 on a lab host loads this module, most never
+# import from a zip, and hashlib (with OpenSSL) costs them about 0.15 s of emulated CPU.
 def _cached_compile_source(pathname, source):
+    import hashlib
+
     path = os.path.join(CACHE, f"{hashlib.sha256(source).hexdigest()}.{_TAG}")
-    with contextlib.suppress(OSError, EOFError, ValueError, TypeError), open(path, "rb") as f:
-        code = marshal.loads(f.read())  # an unreadable or foreign entry is compiled again and replaced
+    try:
+        with open(path, "rb") as f:
+            code = marshal.loads(f.read())  # an unreadable or foreign entry is compiled again and replaced
         _imp._fix_co_filename(code, pathname)
         return code
+    except (OSError, EOFError, ValueError, TypeError):
+        pass
     code = _compile_source(pathname, source)
-    with contextlib.suppress(OSError):  # a cache that cannot be written only costs the compile
+    try:  # a cache that cannot be written only costs the compile
         os.makedirs(CACHE, mode=0o700, exist_ok=True)
         temp = f"{path}.{os.getpid()}"
         with open(temp, "wb") as f:
             f.write(marshal.dumps(code))
         os.replace(temp, path)
+    except OSError:
+        pass
     return code
 
 

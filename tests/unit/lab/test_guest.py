@@ -147,11 +147,25 @@ def test_fresh_layer_has_identity_and_access_only(lower, tmp_path):
     site = upper / guest.SITE_DIR
     assert (site / "lvs_lab_zipcache.pth").read_text() == "import lvs_lab_zipcache\n"
     assert (site / "lvs_lab_zipcache.py").read_text() == guest.ZIPCACHE.read_text()
+    assert (site / "lvs_lab_fork.pth").read_text() == "import lvs_lab_fork; lvs_lab_fork.hand_over()\n"
+    assert (site / "lvs_lab_fork.py").read_text() == guest.FORK.read_text()
+    assert sorted(site.glob("*.pth")) == [site / "lvs_lab_fork.pth", site / "lvs_lab_zipcache.pth"]  # fork first
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="trusted xattrs need root")
-def test_layer_without_zipcache_when_told(lower, tmp_path, monkeypatch):
+@pytest.mark.parametrize(("off", "left"), [("LAB_ZIPCACHE", "lvs_lab_fork"), ("LAB_FORK", "lvs_lab_zipcache")])
+def test_layer_without_a_host_module_when_told(lower, tmp_path, monkeypatch, off, left):
+    monkeypatch.setenv(off, "0")
+    upper = tmp_path / "upper"
+    upper.mkdir()
+    guest.seed_layer(topology.host("dr1"), upper, fresh=True)
+    assert sorted(p.name for p in (upper / guest.SITE_DIR).iterdir()) == [f"{left}.pth", f"{left}.py"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="trusted xattrs need root")
+def test_layer_without_either_when_told(lower, tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_ZIPCACHE", "0")
+    monkeypatch.setenv("LAB_FORK", "0")
     upper = tmp_path / "upper"
     upper.mkdir()
     guest.seed_layer(topology.host("dr1"), upper, fresh=True)
