@@ -25,8 +25,9 @@ _FDS = 3  # standard input, output and error
 _HEADER = 8  # the length of what follows the file descriptors, as 8 ASCII hex digits
 
 # The standard library modules Ansible's module runs import: those `python3 -X importtime` showed for a ping
-# (ansible-core 2.19, Python 3.13), and what module_utils' run_command, file and package code add. A name
-# this Python lacks is skipped.
+# (ansible-core 2.19, Python 3.13) and for the IPVS modules' payloads (tests/integration/run_ipvs.py's fork server
+# preloads this list too), and what module_utils' run_command, file and package code add. A name this Python
+# lacks is skipped.
 PRELOAD = (
     "__future__",
     "_ctypes",
@@ -49,11 +50,14 @@ PRELOAD = (
     "datetime",
     "decimal",
     "email.parser",
+    "encodings.cp437",
+    "encodings.idna",
     "enum",
     "errno",
     "fcntl",
     "fnmatch",
     "functools",
+    "gettext",
     "glob",
     "grp",
     "hashlib",
@@ -65,14 +69,18 @@ PRELOAD = (
     "itertools",
     "json",
     "locale",
+    "logging",
     "lzma",
     "numbers",
     "operator",
+    "pathlib",
+    "pkgutil",
     "platform",
     "pwd",
     "random",
     "re",
     "resource",
+    "runpy",
     "select",
     "selectors",
     "shlex",
@@ -81,6 +89,7 @@ PRELOAD = (
     "socket",
     "stat",
     "string",
+    "stringprep",
     "struct",
     "subprocess",
     "syslog",
@@ -94,6 +103,7 @@ PRELOAD = (
     "types",
     "typing",
     "unicodedata",
+    "urllib.parse",
     "uuid",
     "warnings",
     "weakref",

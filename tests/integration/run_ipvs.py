@@ -56,6 +56,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "lab" / "hostpy"))
+import lvs_lab_fork  # noqa: E402 - the lab hosts' fork server, for its preload list (imports nothing else)
+
 VENV = REPO / ".venv"
 TARGETS = ["ipvs_service", "ipvs_realserver", "ipvs_info", "ipvs_table"]
 # backend -> the Python that runs the modules in the guest
@@ -74,67 +77,10 @@ INCLUDE = """    - name: Target {target}
 """
 
 # What every module run imports, pre-imported once per interpreter by the fork server (names an interpreter cannot
-# import are skipped). The standard library modules an AnsiballZ run of these modules (ansible.builtin.command
-# included) imports beyond interpreter start-up, from `python -X importtime -` on their payloads:
-STDLIB_PRELOAD = [
-    "argparse",
-    "ast",
-    "base64",
-    "bz2",
-    "contextlib",
-    "copy",
-    "ctypes",
-    "dataclasses",
-    "datetime",
-    "decimal",
-    "encodings.cp437",
-    "encodings.idna",
-    "enum",
-    "errno",
-    "fcntl",
-    "fnmatch",
-    "functools",
-    "gettext",
-    "glob",
-    "grp",
-    "hashlib",
-    "importlib.util",
-    "inspect",
-    "ipaddress",
-    "json",
-    "locale",
-    "logging",
-    "lzma",
-    "pathlib",
-    "pkgutil",
-    "platform",
-    "pwd",
-    "random",
-    "runpy",
-    "select",
-    "selectors",
-    "shlex",
-    "shutil",
-    "signal",
-    "socket",
-    "string",
-    "stringprep",
-    "struct",
-    "subprocess",
-    "syslog",
-    "tempfile",
-    "textwrap",
-    "threading",
-    "tokenize",
-    "traceback",
-    "typing",
-    "unicodedata",
-    "urllib.parse",
-    "warnings",
-    "weakref",
-    "zipfile",
-    "zlib",
-]
+# import are skipped). The standard library modules: the list the lab hosts' fork server preloads for Ansible's
+# module runs (lab/hostpy/lvs_lab_fork.py), which holds what `python -X importtime -` showed on these modules'
+# payloads (ansible.builtin.command included) too.
+STDLIB_PRELOAD = list(lvs_lab_fork.PRELOAD)
 # Both interpreters add ansible-core's module_utils (basic and the AnsiballZ loader pull in all that these modules
 # use; the venv's ansible-core is the controller's, so they are the files every payload ships, which the fork server
 # checks per job). /usr/bin/python3 imports them through a folder that holds only the venv's ansible package (see
