@@ -218,6 +218,12 @@ molecule: lab-setup installed
 # leave the hosts as they found them (every test undoes what it does; the reboots lose only runtime state), so
 # molecule's scenarios still start from fresh hosts; molecule's create finds the lab running, its destroy
 # stops it.
+# make test leaves out molecule/reuse for now (`make test TEST_MOLECULE_EXCLUDE=` runs it too; `make molecule`
+# always does): its pair (0.1 s adverts, connection sync) flaps for a fraction of a second now and then under
+# the lab's emulation, and Debian 12's keepalived 2.2.7 can then hang for good switching the IPVS sync daemons
+# while it is MASTER: a dual MASTER that fails the next drill (docs/failover.md, "Known problems").
+TEST_MOLECULE_EXCLUDE ?= reuse
+lab-tests: MOLECULE_EXCLUDE = $(TEST_MOLECULE_EXCLUDE)
 lab-tests: lab-setup installed
 	$(LAB) down
 	$(LAB) exec -- molecule reset
