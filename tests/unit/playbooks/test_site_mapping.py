@@ -161,7 +161,6 @@ def test_active_active_renders_one_instance_per_vip_master_on_each_director(tmp_
     vrrp = {k: v for k, v in site["lvs_vrrp"].items() if k not in ("name", "virtual_router_id")}
     vrrp |= {
         "vip_label": f"{ifname}:0",
-        "sync": {"enabled": True},
         "instances": [
             {
                 "name": "VI_A",
@@ -187,8 +186,8 @@ def test_active_active_renders_one_instance_per_vip_master_on_each_director(tmp_
         assert f"state {b_state}" in blocks["VI_B"] and "virtual_router_id 52" in blocks["VI_B"], conf
         assert "192.168.100.10/32" in blocks["VI_A"] and "192.168.100.11" not in blocks["VI_A"], conf
         assert "192.168.100.11/32" in blocks["VI_B"] and "192.168.100.10" not in blocks["VI_B"], conf
-        # several instances: the sync daemon is not tied to one, and lvs.ha.maintenance has no offset to lower
-        assert f"lvs_sync_daemon {ifname} id 51" in lines(tmp_path / f"{host}.conf"), conf
+        # several instances: no connection sync (refused), and lvs.ha.maintenance has no offset to lower
+        assert not any(t.startswith("lvs_sync_daemon") for t in lines(tmp_path / f"{host}.conf")), conf
         assert "track_file" not in conf
         assert len([t for t in lines(tmp_path / f"{host}.conf") if t.startswith("virtual_server ")]) == 2
         checked = keepalived_test(conf, tmp_path)
@@ -207,7 +206,7 @@ def test_example_active_renders_two_instances_all_backup_with_the_delay(tmp_path
             for line in ("state BACKUP", f"virtual_router_id {router_id}", f"priority {priority}", "preempt_delay 5"):
                 assert line in block, (name, line, block)
             assert any(t.startswith(f"{vip}/32 dev {ifname}") for t in block), block
-        assert f"lvs_sync_daemon {ifname} id 61" in lines(conf)
+        assert not any(t.startswith("lvs_sync_daemon") for t in lines(conf))
         checked = keepalived_test(text, tmp_path)
         assert checked.returncode == 0, checked.stdout + checked.stderr
 

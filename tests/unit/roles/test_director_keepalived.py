@@ -99,13 +99,9 @@ ACCEPTED = [
         ["lvs_sync_daemon IFNAME VI_1 id 51", "unicast_peer {"],
     ),
     (
-        "active-active, with sync",
-        dict(
-            LAB,
-            director_lvs_sync_enabled=True,
-            director_vrrp_instances=ACTIVE_ACTIVE,
-        ),
-        ["lvs_sync_daemon IFNAME id 51", "vrrp_instance VI_A {", "vrrp_instance VI_B {", "virtual_router_id 52"],
+        "active-active",
+        dict(LAB, director_vrrp_instances=ACTIVE_ACTIVE),
+        ["vrrp_instance VI_A {", "vrrp_instance VI_B {", "virtual_router_id 52"],
     ),
     (
         "unicast",

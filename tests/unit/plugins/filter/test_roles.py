@@ -208,6 +208,13 @@ def test_director_fault_gives_one_message_naming_the_variable(path, value, start
     assert len(errors) == 1 and errors[0].startswith(start), errors
 
 
+def test_connection_sync_is_refused_with_several_instances():
+    """keepalived starts no sync daemon for an lvs_sync_daemon that names no instance (seen on the lab)."""
+    assert roles.director_check(dict(DIRECTOR, director_lvs_sync_enabled=True)) == []
+    errors = roles.director_check(dict(DIRECTOR, director_vrrp_instances=ACTIVE_ACTIVE, director_lvs_sync_enabled=True))
+    assert len(errors) == 1 and errors[0].startswith("director_lvs_sync_enabled: true is not supported with"), errors
+
+
 REALSERVER_FAULTS = [
     (("realserver_vips", 0), "192.168.100.10\nExecStart=/bin/sh", "realserver_vips[0]:"),
     (("realserver_vips",), "192.168.100.10", "realserver_vips:"),
