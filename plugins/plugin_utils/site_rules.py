@@ -376,8 +376,9 @@ TRACK_SCRIPT_FIELDS = {
 NOTIFY_FIELDS = {key: pattern(FILE_PATH) for key in ("master", "backup", "fault", "stop", "any")}
 
 
-# Why connection sync is refused with several VRRP instances (active-active): keepalived 2.2 and 2.3 accept
-# `lvs_sync_daemon <interface> id <id>` without an instance but start neither daemon (seen in the lab).
+# Why connection sync is refused with several VRRP instances (active-active): keepalived's lvs_sync_daemon
+# requires one instance; `lvs_sync_daemon <interface> id <id>` passes keepalived -t (the instance it reads is
+# `id`) but starts neither daemon (keepalived 2.2.7 and 2.3.3 in the lab).
 NO_SYNC = "keepalived runs no sync daemon when lvs_sync_daemon names no VRRP instance; leave it false"
 
 # Connection sync (keepalived's lvs_sync_daemon in global_defs): on, its sync id 0..255 (keepalived's
