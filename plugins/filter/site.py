@@ -202,9 +202,6 @@ def _check_instances(chk, vrrp, directors, vips):
     if vrrp.get("preempt") is False:
         # The rollout check and the maintenance would have to accept any director for each instance's VIPs.
         chk.add(f"{VRRP}.preempt", f"false is not supported with {var} yet; leave it out (or use preempt_delay)")
-    sync = vrrp.get("sync")
-    if isinstance(sync, Mapping) and sync.get("enabled") is True:
-        chk.add(f"{VRRP}.sync.enabled", f"true is not supported with {var} yet: {rules.NO_SYNC}")
     names, ids, placed = {}, {}, {}
     instances = vrrp["instances"]
     # whether every instance's VIPs could be read: only then can a VIP of the services be found in none

@@ -376,13 +376,8 @@ TRACK_SCRIPT_FIELDS = {
 NOTIFY_FIELDS = {key: pattern(FILE_PATH) for key in ("master", "backup", "fault", "stop", "any")}
 
 
-# Why connection sync is refused with several VRRP instances (active-active): keepalived's lvs_sync_daemon
-# requires one instance; `lvs_sync_daemon <interface> id <id>` passes keepalived -t (the instance it reads is
-# `id`) but starts neither daemon (keepalived 2.2.7 and 2.3.3 in the lab).
-NO_SYNC = "keepalived runs no sync daemon when lvs_sync_daemon names no VRRP instance; leave it false"
-
-# Connection sync (keepalived's lvs_sync_daemon in global_defs): on, its sync id 0..255 (keepalived's
-# default is the VRRP router id), the interface the kernel's sync daemon sends and listens on.
+# Connection sync (the director role's lvs-ha-sync.service runs the kernel's sync daemons): on, its sync id
+# 0..255 (the VRRP router id by default), the interface the daemons send and listen on.
 SYNC_FIELDS = {
     "enabled": boolean,
     "id": integer(0, 255, "a sync id"),
@@ -576,8 +571,6 @@ def director_errors(v: Mapping) -> list[str]:
     check_vrrp_auth(chk, "director_vrrp_version", version, "director_vrrp_auth_pass", v.get("director_vrrp_auth_pass"))
     instances = v.get("director_vrrp_instances") or []
     masters = check_instances(chk, "director_vrrp_instances", instances) if instances else []
-    if instances and v.get("director_lvs_sync_enabled") is True:
-        chk.add("director_lvs_sync_enabled", f"true is not supported with director_vrrp_instances yet: {NO_SYNC}")
     if not instances and v.get("director_vrrp_state") == "MASTER":
         masters = ["director_vrrp_state"]
     check_preemption(

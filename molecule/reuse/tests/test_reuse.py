@@ -38,8 +38,9 @@ def test_static_table_and_nothing_else(lab, reuse, director):
 
 @pytest.mark.parametrize("director", ["dr1", "dr2"])
 def test_fast_profile_with_connection_sync(lab, reuse, director):
-    """keepalived.conf carries the profile, and the kernel runs the sync daemon keepalived's VRRP state asks
-    for: the master daemon on the MASTER, the backup daemon on the BACKUP (ipvsadm reads them from IPVS)."""
+    """keepalived.conf carries the profile and no lvs_sync_daemon, and the kernel runs both sync daemons, master
+    and backup, on every director whatever its VRRP state, from the role's unit (ipvsadm reads them from
+    IPVS)."""
     host = lab(director)
     conf = host.file("/etc/keepalived/keepalived.conf").content_string
     words = [line.split() for line in conf.splitlines()]
@@ -47,9 +48,11 @@ def test_fast_profile_with_connection_sync(lab, reuse, director):
     assert ["unicast_src_ip", reuse.address(director)] in words, conf
     peers = [reuse.address(d) for d in reuse.directors if d != director]
     assert all([peer] in words for peer in peers), conf
+    assert not [w for w in words if w[:1] == ["lvs_sync_daemon"]], conf
     daemons = host.check_output("ipvsadm -L --daemon")
-    kind = "master" if director == reuse.master else "backup"
-    assert f"{kind} sync daemon (mcast=ens33, syncid=52," in daemons, daemons
+    for kind in ("master", "backup"):
+        assert f"{kind} sync daemon (mcast=ens33, syncid=52" in daemons, daemons
+    assert host.service("lvs-ha-sync.service").is_enabled
 
 
 @pytest.mark.parametrize("name", ["web1", "web2"])

@@ -2,7 +2,8 @@
 """The site playbook's mapping of the model to the director role's variables, on real inventories, without
 hosts: a playbook made from the directors play of playbooks/site.yml (its play vars and the role's vars, read
 from the file, not copied) runs the role's argument specs, its input check (tasks_from input.yml) and its
-keepalived.conf template on this machine (connection local), and keepalived -t tests what it wrote.
+keepalived.conf template (and the sync daemons' unit, with connection sync on) on this machine (connection
+local), and keepalived -t tests what it wrote.
 lvs_director_interface is set to an Ethernet interface of this machine (see tests/unit/roles/render.py:
 keepalived -t wants it to exist)."""
 
@@ -20,6 +21,7 @@ from ansible_collections.lvs.ha.tests.unit.roles.render import keepalived_test, 
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "roles/director/templates/etc/keepalived/keepalived.conf.j2"
+SYNC_UNIT = ROOT / "roles/director/templates/etc/systemd/system/lvs-ha-sync.service.j2"
 SPECS = yaml.safe_load((ROOT / "roles/director/meta/argument_specs.yml").read_text())["argument_specs"]["main"][
     "options"
 ]
@@ -64,6 +66,16 @@ def render_site(inventory: str, tmp_path: Path, ifname: str, *extra: str) -> sub
                     },
                     "vars": role_vars,
                 },
+                {
+                    "name": "The sync daemons' unit",
+                    "ansible.builtin.template": {
+                        "src": str(SYNC_UNIT),
+                        "dest": f"{tmp_path}/{{{{ inventory_hostname }}}}.sync.service",
+                        "mode": "0644",
+                    },
+                    "vars": role_vars,
+                    "when": "director_lvs_sync_enabled | bool",
+                },
             ],
         }
     ]
@@ -99,9 +111,10 @@ def test_fast_profile_renders_unicast_sync_and_v3(tmp_path):
             "preempt_delay 5",
             f"unicast_src_ip {own}",
             peer,
-            f"lvs_sync_daemon {ifname} VI_WEB id 61",
         ):
             assert line in text, (line, text)
+        assert not any(t.startswith("lvs_sync_daemon") for t in text)
+        assert sync_daemons(tmp_path / f"{host}.sync.service") == [("master", ifname, "61"), ("backup", ifname, "61")]
         # no user tracking: the only track_file is the one lvs.ha.maintenance lowers the priority with
         assert not any(
             t.startswith(("auth_pass", "nopreempt", "track_interface", "track_script", "notify")) for t in text
@@ -125,6 +138,7 @@ def test_lab_profile_stays_the_seed(tmp_path):
     for line in ("vrrp_version 2", "advert_int 1", "state BACKUP", "priority 90", "auth_pass lvs-lab1"):
         assert line in text, (line, text)
     assert not any(t.startswith(("unicast", "lvs_sync_daemon", "nopreempt", "preempt_delay", "garp_")) for t in text)
+    assert not (tmp_path / "dr2.sync.service").exists()
     checked = keepalived_test((tmp_path / "dr2.conf").read_text(), tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -186,8 +200,7 @@ def test_active_active_renders_one_instance_per_vip_master_on_each_director(tmp_
         assert f"state {b_state}" in blocks["VI_B"] and "virtual_router_id 52" in blocks["VI_B"], conf
         assert "192.168.100.10/32" in blocks["VI_A"] and "192.168.100.11" not in blocks["VI_A"], conf
         assert "192.168.100.11/32" in blocks["VI_B"] and "192.168.100.10" not in blocks["VI_B"], conf
-        # several instances: no connection sync (refused), and lvs.ha.maintenance has no offset to lower
-        assert not any(t.startswith("lvs_sync_daemon") for t in lines(tmp_path / f"{host}.conf")), conf
+        # lvs.ha.maintenance has no offset to lower with several instances
         assert "track_file" not in conf
         assert len([t for t in lines(tmp_path / f"{host}.conf") if t.startswith("virtual_server ")]) == 2
         checked = keepalived_test(conf, tmp_path)
@@ -206,9 +219,21 @@ def test_example_active_renders_two_instances_all_backup_with_the_delay(tmp_path
             for line in ("state BACKUP", f"virtual_router_id {router_id}", f"priority {priority}", "preempt_delay 5"):
                 assert line in block, (name, line, block)
             assert any(t.startswith(f"{vip}/32 dev {ifname}") for t in block), block
+        # connection sync for both instances: the unit's daemons, not keepalived's
         assert not any(t.startswith("lvs_sync_daemon") for t in lines(conf))
+        assert sync_daemons(tmp_path / f"{host}.sync.service") == [("master", ifname, "61"), ("backup", ifname, "61")]
         checked = keepalived_test(text, tmp_path)
         assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def sync_daemons(unit: Path) -> list[tuple[str, str, str]]:
+    """(kind, interface, sync id) of each daemon the sync unit starts, in order."""
+    found = []
+    for line in lines(unit):
+        if line.startswith("ExecStart=/usr/sbin/ipvsadm --start-daemon "):
+            words = line.split()
+            found.append((words[2], words[words.index("--mcast-interface") + 1], words[words.index("--syncid") + 1]))
+    return found
 
 
 def lines_of(text: str) -> list[str]:

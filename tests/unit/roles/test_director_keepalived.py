@@ -89,16 +89,6 @@ ACCEPTED = [
         ],
     ),
     (
-        "connection sync",
-        dict(LAB, director_lvs_sync_enabled=True, director_lvs_sync_id=7),
-        ["lvs_sync_daemon IFNAME VI_1 id 7"],
-    ),
-    (
-        "connection sync, the defaults",
-        dict(V3, director_lvs_sync_enabled=True, director_vrrp_unicast_peers=["192.168.100.202"]),
-        ["lvs_sync_daemon IFNAME VI_1 id 51", "unicast_peer {"],
-    ),
-    (
         "active-active",
         dict(LAB, director_vrrp_instances=ACTIVE_ACTIVE),
         ["vrrp_instance VI_A {", "vrrp_instance VI_B {", "virtual_router_id 52"],

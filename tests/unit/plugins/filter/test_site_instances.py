@@ -68,7 +68,6 @@ FAULTS = [
     (["lvs_vrrp", "virtual_router_id"], 51, "lvs_vrrp.virtual_router_id: not used with lvs_vrrp.instances"),
     (["lvs_vrrp", "name"], "VI_LVS", "lvs_vrrp.name: not used with lvs_vrrp.instances"),
     (["lvs_vrrp", "preempt"], False, "lvs_vrrp.preempt: false is not supported with lvs_vrrp.instances yet"),
-    (["lvs_vrrp", "sync"], {"enabled": True}, "lvs_vrrp.sync.enabled: true is not supported with lvs_vrrp.instances"),
 ]
 
 
