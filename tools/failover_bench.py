@@ -135,7 +135,7 @@ PROFILES: dict[str, dict] = {
         "drop": ("auth_pass",),
     },
     "v3-fast-sync": {
-        "about": "v3-fast with unicast adverts and connection sync (lvs_sync_daemon)",
+        "about": "v3-fast with unicast adverts and connection sync (the kernel's sync daemons, from the role's unit)",
         "set": {"version": 3, "advert_int": 0.1, "unicast": True, "sync": {"enabled": True}},
         "drop": ("auth_pass",),
     },
