@@ -128,7 +128,7 @@ def test_the_services_keepalived_deletes_are_back_and_the_others_untouched(tmp_p
     assert done.returncode == 0, done.stderr
     assert (state / "deleted").read_text().split("\n")[:2] == ["-t 192.168.100.20:8080", "-t [2001:db8::20]:8080"]
     assert sorted((state / "kernel").read_text().splitlines()) == sorted(TABLE + FOREIGN)
-    restores = int(done.stdout.split("restored ")[1].split()[0])
+    restores = int(done.stdout.split("restored at ")[1].split()[0])
     assert restores >= 1, done.stdout
 
 
@@ -138,4 +138,4 @@ def test_a_table_keepalived_never_had_is_left_as_it_is(tmp_path):
     done, state = run_switch(tmp_path, ["-t 192.168.100.20:8080"])
     assert done.returncode == 0, done.stderr
     assert sorted((state / "kernel").read_text().splitlines()) == sorted(TABLE + FOREIGN)
-    assert "restored" in done.stdout
+    assert "restored at" in done.stdout
