@@ -42,7 +42,8 @@ Writes docs/bench/failover.json ({"profiles": {PROFILE: {EVENT: {"outage_s": [..
 kernel, runs; `history` lists every run of the tool), merged into an existing
 file (a --profiles/--events subset replaces only what it measured), the median/max table between the markers
 of docs/failover.md, and one PNG per profile (docs/bench/failover-PROFILE.png, every probe's latency around the
-event, when matplotlib imports) from the samples kept in .build/bench-failover/samples.json. Prints progress,
+event, when matplotlib imports) from every run's probes, kept beside the figures in
+docs/bench/failover-timelines.json.gz (replaced per profile and event as the figures are). Prints progress,
 the table and the goals of issue 10; nothing here fails on a figure.
 """
 
@@ -52,6 +53,7 @@ import argparse
 import copy
 import datetime
 import fcntl
+import gzip
 import json
 import math
 import re
@@ -74,7 +76,9 @@ import probe  # noqa: E402 - molecule/shared/probe.py, the prober the client run
 
 LOCK = Path("/tmp/lvsha-lab.lock")
 OUT = REPO / ".build" / "bench-failover"
-SAMPLES = OUT / "samples.json"
+# every run's probes ({PROFILE: {EVENT: [timeline per run]}}), committed with the figures they make: the plots
+# and --refigure need them on any machine
+TIMELINES = REPO / "docs" / "bench" / "failover-timelines.json.gz"
 DOCS = REPO / "docs"
 RESULTS = DOCS / "bench" / "failover.json"
 PAGE = DOCS / "failover.md"
@@ -968,8 +972,8 @@ def dry_run(args: argparse.Namespace, out=print) -> None:
     out("at the end: the site as it ships, when the lab stays up:")
     bench.deploy(None)
     out(
-        f"writes: {RESULTS.relative_to(REPO)} (merged), the table in {PAGE.relative_to(REPO)}, "
-        f"{', '.join(str(png(p).relative_to(REPO)) for p in args.profiles)}"
+        f"writes: {RESULTS.relative_to(REPO)} and {TIMELINES.relative_to(REPO)} (merged), "
+        f"the table in {PAGE.relative_to(REPO)}, {', '.join(str(png(p).relative_to(REPO)) for p in args.profiles)}"
     )
 
 
@@ -987,6 +991,18 @@ def load(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def load_timelines(path: Path | None = None) -> dict:
+    path = path or TIMELINES
+    return json.loads(gzip.decompress(path.read_bytes())) if path.exists() else {}
+
+
+def save_timelines(timelines: dict, path: Path | None = None) -> None:
+    """Gzipped JSON with no time in its header: the same timelines make the same bytes."""
+    path = path or TIMELINES
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(json.dumps(timelines, separators=(",", ":")).encode(), mtime=0))
+
+
 def publish(results: dict, samples: dict, profiles: list[str]) -> None:
     """The JSON, the table in docs/failover.md, the PNGs of `profiles`, the table and goals printed."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -994,8 +1010,20 @@ def publish(results: dict, samples: dict, profiles: list[str]) -> None:
     text = table(results)
     PAGE.write_text(write_between_markers(PAGE.read_text(), text))
     for profile in profiles:
-        if plot(profile, samples.get(profile, {}), png(profile)):
-            print(f"wrote {png(profile).relative_to(REPO)}", flush=True)
+        target = png(profile)
+        measured = results.get("profiles", {}).get(profile, {})
+        unplotted = [e for e in EVENTS if e in measured and not samples.get(profile, {}).get(e)]
+        if unplotted and target.exists():
+            # the figure has panels of runs whose probes are not kept (measured before the timelines were
+            # committed): redrawing it would lose them
+            target = OUT / target.name
+            print(
+                f"kept {png(profile).relative_to(REPO)}: no timeline is kept for {profile} {', '.join(unplotted)} "
+                f"(run those events again to draw it whole); what is kept is drawn in {target.relative_to(REPO)}",
+                flush=True,
+            )
+        if plot(profile, samples.get(profile, {}), target):
+            print(f"wrote {target.relative_to(REPO)}", flush=True)
     print(text + goals_text(results, priority=backup_priority(), base_vrrp=site_vars()["lvs_vrrp"]), flush=True)
 
 
@@ -1017,8 +1045,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.replot or args.refigure:
         results = load(RESULTS)
         if args.refigure:
-            results = refigure(results, load(SAMPLES))
-        publish(results, load(SAMPLES), list(results.get("profiles", {})))
+            results = refigure(results, load_timelines())
+        publish(results, load_timelines(), list(results.get("profiles", {})))
         return 0
     print(
         f"expected lab time: about {duration(estimate(args.profiles, args.events, args.runs))} with a boot, "
@@ -1039,7 +1067,7 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(runner, site_vars(), trace=args.trace)
     started = time.monotonic()
     results: dict = {}
-    samples = load(SAMPLES)
+    samples = load_timelines()
     rc = 0
     kernel = ""
     try:
@@ -1089,7 +1117,7 @@ def main(argv: list[str] | None = None) -> int:
         wall_seconds=round(time.monotonic() - started),
         complete=rc == 0,
     )
-    SAMPLES.write_text(json.dumps(samples))
+    save_timelines(samples)
     publish(merge(load(RESULTS), results), samples, args.profiles)
     return rc
 

@@ -586,6 +586,43 @@ def test_publish_writes_the_json_the_page_and_prints_the_goals(tmp_path, monkeyp
     assert "- v3-fast-sync crash: median outage <= 0.5 s: not measured" in out
 
 
+def test_timelines_are_kept_as_gzipped_json_that_depends_on_nothing_but_them(tmp_path):
+    path = tmp_path / "bench" / "timelines.json.gz"
+    assert fb.load_timelines(path) == {}
+    timelines = {"v3-fast": {"crash": [[[-1.0, 0.01, True], [0.1, None, False]]]}}
+    fb.save_timelines(timelines, path)
+    first = path.read_bytes()
+    assert fb.load_timelines(path) == timelines
+    fb.save_timelines(timelines, path)
+    assert path.read_bytes() == first, "no time in the gzip header: the same timelines, the same file"
+
+
+def test_publish_keeps_a_figure_it_could_only_draw_with_fewer_panels(tmp_path, monkeypatch, capsys):
+    page = tmp_path / "failover.md"
+    page.write_text(f"{fb.MARK_BEGIN}\n{fb.MARK_END}\n")
+    monkeypatch.setattr(fb, "RESULTS", tmp_path / "bench" / "failover.json")
+    monkeypatch.setattr(fb, "PAGE", page)
+    monkeypatch.setattr(fb, "DOCS", tmp_path)
+    monkeypatch.setattr(fb, "REPO", tmp_path)
+    monkeypatch.setattr(fb, "OUT", tmp_path / "out")
+    monkeypatch.setattr(fb, "backup_priority", lambda: 90)
+    monkeypatch.setattr(fb, "site_vars", lambda: {"lvs_vrrp": {"advert_int": 1}})
+    drawn = []
+    monkeypatch.setattr(fb, "plot", lambda profile, timelines, path: drawn.append((sorted(timelines), path)) or True)
+    run = figures([0], [0], [0], [None])
+    results = {"profiles": {"v3-fast": {"crash": run, "reload": run}}, "runs": 1}
+    reload_only = {"v3-fast": {"reload": [[[0.0, 0.01, True]]]}}
+    fb.png("v3-fast").parent.mkdir(parents=True, exist_ok=True)
+    fb.png("v3-fast").write_bytes(b"the crash panel, drawn before")
+    fb.publish(results, reload_only, ["v3-fast"])
+    assert fb.png("v3-fast").read_bytes() == b"the crash panel, drawn before"
+    assert drawn == [(["reload"], tmp_path / "out" / "failover-v3-fast.png")]
+    assert "kept bench/failover-v3-fast.png: no timeline is kept for v3-fast crash" in capsys.readouterr().out
+    drawn.clear()
+    fb.publish(results, {"v3-fast": {**reload_only["v3-fast"], "crash": [[[0.0, 0.01, True]]]}}, ["v3-fast"])
+    assert drawn == [(["crash", "reload"], fb.png("v3-fast"))], "every event kept: the figure is drawn again"
+
+
 class FakeLab(fb.Runner):
     """A Runner that answers as a healthy lab would: the event at 100.0 on the hosts' clock, the client failing
     from 100.1 to 103.6, dr2 taking the VIP at 103.5, one download broken and one complete."""
