@@ -568,12 +568,18 @@ def test_plot_without_timelines_writes_nothing(tmp_path):
     assert not path.exists()
 
 
-def test_publish_writes_the_json_the_page_and_prints_the_goals(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def page(tmp_path, monkeypatch):
+    """docs/failover.md, docs/bench/failover.json and the PNGs under tmp_path."""
     page = tmp_path / "failover.md"
     page.write_text(f"# Failover\n{fb.MARK_BEGIN}\nNot yet measured.\n{fb.MARK_END}\nend\n")
     monkeypatch.setattr(fb, "RESULTS", tmp_path / "bench" / "failover.json")
     monkeypatch.setattr(fb, "PAGE", page)
     monkeypatch.setattr(fb, "DOCS", tmp_path)
+    return page
+
+
+def test_publish_writes_the_json_the_page_and_prints_the_goals(tmp_path, page, monkeypatch, capsys):
     monkeypatch.setattr(fb, "plot", lambda profile, timelines, path: False)
     results = {"profiles": {"v3-fast": {"reload": figures([0, 0], [0, 0], [0, 0], [None, None])}}, "runs": 2}
     fb.publish(results, {}, ["v3-fast"])
@@ -597,12 +603,7 @@ def test_timelines_are_kept_as_gzipped_json_that_depends_on_nothing_but_them(tmp
     assert path.read_bytes() == first, "no time in the gzip header: the same timelines, the same file"
 
 
-def test_publish_keeps_a_figure_it_could_only_draw_with_fewer_panels(tmp_path, monkeypatch, capsys):
-    page = tmp_path / "failover.md"
-    page.write_text(f"{fb.MARK_BEGIN}\n{fb.MARK_END}\n")
-    monkeypatch.setattr(fb, "RESULTS", tmp_path / "bench" / "failover.json")
-    monkeypatch.setattr(fb, "PAGE", page)
-    monkeypatch.setattr(fb, "DOCS", tmp_path)
+def test_publish_keeps_a_figure_it_could_only_draw_with_fewer_panels(tmp_path, page, monkeypatch, capsys):
     monkeypatch.setattr(fb, "REPO", tmp_path)
     monkeypatch.setattr(fb, "OUT", tmp_path / "out")
     monkeypatch.setattr(fb, "backup_priority", lambda: 90)
