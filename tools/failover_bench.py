@@ -76,11 +76,11 @@ import probe  # noqa: E402 - molecule/shared/probe.py, the prober the client run
 
 LOCK = Path("/tmp/lvsha-lab.lock")
 OUT = REPO / ".build" / "bench-failover"
-# every run's probes ({PROFILE: {EVENT: [timeline per run]}}), committed with the figures they make: the plots
-# and --refigure need them on any machine
-TIMELINES = REPO / "docs" / "bench" / "failover-timelines.json.gz"
 DOCS = REPO / "docs"
 RESULTS = DOCS / "bench" / "failover.json"
+# every run's probes ({PROFILE: {EVENT: [timeline per run]}}), committed with the figures they make: the plots
+# and --refigure need them on any machine
+TIMELINES = DOCS / "bench" / "failover-timelines.json.gz"
 PAGE = DOCS / "failover.md"
 MARK_BEGIN = "<!-- failover-bench table: begin (tools/failover_bench.py writes this part) -->"
 MARK_END = "<!-- failover-bench table: end -->"
@@ -1012,7 +1012,8 @@ def publish(results: dict, samples: dict, profiles: list[str]) -> None:
     for profile in profiles:
         target = png(profile)
         measured = results.get("profiles", {}).get(profile, {})
-        unplotted = [e for e in EVENTS if e in measured and not samples.get(profile, {}).get(e)]
+        kept = samples.get(profile, {})
+        unplotted = [e for e in EVENTS if e in measured and not kept.get(e)]
         if unplotted and target.exists():
             # the figure has panels of runs whose probes are not kept (measured before the timelines were
             # committed): redrawing it would lose them
@@ -1022,7 +1023,7 @@ def publish(results: dict, samples: dict, profiles: list[str]) -> None:
                 f"(run those events again to draw it whole); what is kept is drawn in {target.relative_to(REPO)}",
                 flush=True,
             )
-        if plot(profile, samples.get(profile, {}), target):
+        if plot(profile, kept, target):
             print(f"wrote {target.relative_to(REPO)}", flush=True)
     print(text + goals_text(results, priority=backup_priority(), base_vrrp=site_vars()["lvs_vrrp"]), flush=True)
 
@@ -1043,10 +1044,10 @@ def main(argv: list[str] | None = None) -> int:
         dry_run(args)
         return 0
     if args.replot or args.refigure:
-        results = load(RESULTS)
+        results, samples = load(RESULTS), load_timelines()
         if args.refigure:
-            results = refigure(results, load_timelines())
-        publish(results, load_timelines(), list(results.get("profiles", {})))
+            results = refigure(results, samples)
+        publish(results, samples, list(results.get("profiles", {})))
         return 0
     print(
         f"expected lab time: about {duration(estimate(args.profiles, args.events, args.runs))} with a boot, "
